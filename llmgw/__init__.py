@@ -1,0 +1,3 @@
+"""llmgw: keep a LiteLLM gateway on Kubernetes in step with the models that really run."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,210 @@
+"""The command line: parse options, call a pipeline stage, present the result, map errors.
+
+No logic lives here. Errors raised anywhere below are caught once, in ``main``, printed as one
+message with a hint, and turned into the exit codes of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from llmgw.errors import EXIT_DIFFERENCE, LlmgwError
+
+app = typer.Typer(
+    name="llmgw",
+    help="Keep a LiteLLM gateway on Kubernetes in step with the models that really run.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file [default: $LLMGW_CONFIG or ./config.yaml].",
+        dir_okay=False,
+    ),
+]
+PodsFromOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pods-from",
+        help="Read pods and services from a snapshot (kubectl get pods,services -A -o yaml) "
+        "instead of the cluster.",
+        dir_okay=False,
+    ),
+]
+KubeconfigOpt = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG].")
+]
+ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context to use.")]
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="LLMGW_CONFIG",
+            help="Config file [default: ./config.yaml]; also accepted after the command.",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = {"config": config}
+
+
+def _config_path(ctx: typer.Context, local: Path | None) -> Path:
+    return local or (ctx.obj or {}).get("config") or DEFAULT_CONFIG
+
+
+def _source(pods_from: Path | None, kubeconfig: Path | None, context: str | None) -> object:
+    from llmgw.pipeline import Source
+
+    return Source(pods_from=pods_from, kubeconfig=kubeconfig, context=context)
+
+
+@app.command()
+def discover(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    pods_from: PodsFromOpt = None,
+    output: Annotated[Format, typer.Option("--output", "-o", help="Output format.")] = Format.table,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Show which configured models really run and are ready."""
+    from llmgw import output as out
+    from llmgw import pipeline
+
+    found = pipeline.discover(
+        _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context)
+    )
+    if output is Format.table:
+        out.print_models(found.models, f"Models in {found.state.source}")
+    else:
+        out.dump(
+            {"source": found.state.source, "models": [m.as_dict() for m in found.models]},
+            output.value,
+        )
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    pods_from: PodsFromOpt = None,
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Where to write the values.", dir_okay=False)
+    ] = Path("values.rendered.yaml"),
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print the values instead.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 with a diff if --out would change."),
+    ] = False,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template", help="Jinja2 values template [default: the shipped one].", dir_okay=False
+        ),
+    ] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Render the LiteLLM chart's values from the config and the models that are ready."""
+    from llmgw import files, pipeline
+    from llmgw import output as out
+    from llmgw.errors import InputError
+    from llmgw.render import compare
+
+    if stdout and check:
+        raise InputError("--stdout and --check cannot be combined")
+    result = pipeline.render(
+        _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context), template
+    )
+    err = out.err()
+    if stdout:
+        if result.secrets:
+            raise InputError(
+                "--stdout would print secrets (secrets.mode: inline)",
+                hint="write them to a file with --out, or use secrets.mode: reference",
+            )
+        sys.stdout.write(result.text)
+        return
+    if check:
+        comparison = compare(out_path, result.text, result.secrets)
+        if comparison.changed:
+            sys.stdout.write(comparison.diff)
+            err.print(f"{out_path} is out of date; run `llmgw render` to update it")
+            raise typer.Exit(EXIT_DIFFERENCE)
+        err.print(f"{out_path} is up to date")
+        return
+    out.print_models(
+        result.discovery.models, f"Models in {result.discovery.state.source}", sys.stderr
+    )
+    files.write_atomic(out_path, result.text, private=bool(result.secrets))
+    served = _served_names(result.integration)
+    err.print(f"wrote {out_path} with {len(served)} models: {', '.join(served)}", markup=False)
+
+
+def _served_names(integration: dict[str, object]) -> list[str]:
+    names: list[str] = []
+    bedrock = integration["bedrock"]
+    assert isinstance(bedrock, dict)
+    names += [m["name"] for m in bedrock["llm"] + bedrock["embedding"]]
+    engines = integration["llm-model"]
+    assert isinstance(engines, dict)
+    for models in engines.values():
+        names += list(models)
+    return names
+
+
+def _report(exc: LlmgwError) -> NoReturn:
+    from llmgw import output as out
+
+    err = out.err()
+    err.print(f"error: {exc.message}", markup=False, highlight=False)
+    if exc.hint:
+        err.print(f"hint: {exc.hint}", markup=False, highlight=False)
+    sys.exit(exc.exit_code)
+
+
+def main() -> None:
+    """Entry point: the one place errors become messages and exit codes."""
+    try:
+        app()
+    except LlmgwError as exc:
+        _report(exc)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("LLMGW_DEBUG"):
+            raise
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc}\n"
+            "hint: this is a bug in llmgw; run again with LLMGW_DEBUG=1 for the traceback "
+            "and report it",
+            file=sys.stderr,
+        )
+        sys.exit(70)

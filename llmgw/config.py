@@ -1,0 +1,505 @@
+"""The config.yaml schema, and loading it with errors that point at file:line:column.
+
+The schema is pydantic so that types, defaults and unknown keys are checked in one place and the
+configuration reference in docs/ can be generated from it. Every model is frozen: stages get a
+value they cannot change under each other.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from llmgw import yamlsrc
+from llmgw.engines import ENGINE_NAMES, ENGINES, Engine
+from llmgw.errors import InputError
+
+#: What a Kubernetes label value may hold (and so the default ``app=<name>`` selector).
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Printable text on one line: names and ids end up in YAML, URLs and HTTP headers.
+ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f\u2028\u2029\x85]+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _label_value(value: str, what: str) -> str:
+    if not value or len(value) > 63 or not LABEL_VALUE.match(value):
+        raise ValueError(
+            f"{value!r} cannot be a Kubernetes label value ({what}): use at most 63 letters, "
+            "digits, '-', '_' or '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _one_line(value: str) -> str:
+    if not value.strip() or not ONE_LINE.match(value):
+        raise ValueError("must be non-empty text on one line")
+    return value
+
+
+def _dns_label(value: str, what: str) -> str:
+    if len(value) > 63 or not DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid {what}: lowercase letters, digits and '-', "
+            "at most 63, starting and ending with a letter or digit"
+        )
+    return value
+
+
+class SecretRef(Strict):
+    """Where a secret comes from: an environment variable, or an existing Kubernetes Secret.
+
+    Config never holds a secret's value. ``env`` values are read when llmgw runs (inline mode
+    renders them; deploy copies them into the Secret llmgw manages); ``secret``/``key`` name a
+    Secret that already exists in the gateway namespace and is referenced as it is.
+    """
+
+    env: str | None = None
+    secret: str | None = None
+    key: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.secret is None):
+            raise ValueError("give either env: VAR or secret: NAME with key: KEY")
+        if self.env is not None and (self.key is not None or not ENV_NAME.match(self.env)):
+            raise ValueError(f"env must be an environment variable name, got {self.env!r}")
+        if self.secret is not None:
+            _dns_label_subdomain(self.secret)
+            if not self.key:
+                raise ValueError(f"secret {self.secret!r} needs key: the key inside it")
+        return self
+
+
+def _dns_label_subdomain(value: str) -> None:
+    parts = value.split(".")
+    if len(value) > 253 or not all(DNS_LABEL.match(p) for p in parts):
+        raise ValueError(f"{value!r} is not a valid Kubernetes object name")
+
+
+class ServiceAccount(Strict):
+    create: bool = True
+    name: str = ""
+    #: e.g. ``eks.amazonaws.com/role-arn`` for Bedrock through IRSA.
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class ExistingDatabase(Strict):
+    """A PostgreSQL server llmgw does not deploy (``db.useExisting`` in the chart)."""
+
+    endpoint: str
+    database: str = "litellm"
+    secret: str
+    username_key: str = "username"
+    password_key: str = "password"
+
+
+def _resources() -> dict[str, dict[str, str | int]]:
+    return {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "2", "memory": "4Gi"},
+    }
+
+
+class Gateway(Strict):
+    release: str = "litellm"
+    namespace: str = "litellm"
+    chart: str = "oci://ghcr.io/berriai/litellm-helm"
+    chart_version: str = ""
+    replicas: int = Field(default=1, ge=1)
+    image_tag: str = ""
+    #: When set, the ingress serves ``litellm.<domain>`` over HTTPS.
+    domain: str = ""
+    #: Overrides ``litellm.<domain>`` as the ingress host.
+    host: str = ""
+    ingress: bool = True
+    ingress_class: str = "internet-facing-alb"
+    ingress_annotations: dict[str, str] = Field(default_factory=dict)
+    #: ACM certificate for the ALB's HTTPS listener.
+    certificate_arn: str = ""
+    service_account: ServiceAccount = Field(default_factory=ServiceAccount)
+    resources: dict[str, dict[str, str | int]] = Field(default_factory=lambda: _resources())
+    redis: bool = True
+    #: ``bundled`` deploys PostgreSQL with the chart; otherwise the server to use.
+    database: Literal["bundled"] | ExistingDatabase = "bundled"
+    store_model_in_db: bool = True
+    store_prompts_in_spend_logs: bool = False
+
+    @field_validator("release", "namespace")
+    @classmethod
+    def _k8s_name(cls, value: str, info: Any) -> str:
+        return _dns_label(value, f"Kubernetes {info.field_name} name")
+
+    @field_validator("domain", "host")
+    @classmethod
+    def _hostname(cls, value: str) -> str:
+        if value and not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", value):
+            raise ValueError(f"{value!r} is not a DNS name")
+        return value
+
+
+#: litellm_params llmgw sets itself; config may add others (rpm, timeout, …), not these.
+RESERVED_PARAMS = frozenset({"model", "api_base", "aws_region_name"})
+
+
+def _extra_params(value: dict[str, Any]) -> dict[str, Any]:
+    clash = sorted(RESERVED_PARAMS & set(value))
+    if clash:
+        raise ValueError(
+            f"{', '.join(clash)} cannot be set here: llmgw derives it "
+            "(use model:, region: or served_name: instead)"
+        )
+    return value
+
+
+class BedrockModel(Strict):
+    name: str
+    model: str
+    #: Overrides ``bedrock.region`` for this model.
+    region: str | None = None
+    deploy: bool = True
+    litellm_params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name", "model")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _one_line(value)
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _extra_params(value)
+
+
+class Bedrock(Strict):
+    region: str = "us-west-2"
+    llm: list[BedrockModel] = Field(default_factory=list)
+    embedding: list[BedrockModel] = Field(default_factory=list)
+
+
+class SelfHostedModel(Strict):
+    name: str
+    deploy: bool = True
+    namespace: str | None = None
+    #: Labels the model's pods carry; default ``{app: <name>}``.
+    selector: dict[str, str] | None = None
+    #: The Service in front of the pods; default: the one whose selector matches them.
+    service: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: The model name the engine serves; default: read from the pod's arguments.
+    served_name: str | None = None
+    litellm_params: dict[str, Any] = Field(default_factory=dict)
+    model_info: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _label_value(value, "the model name is its default app label")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return None if value is None else _dns_label(value, "namespace name")
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str | None) -> str | None:
+        return None if value is None else _dns_label(value, "Service name")
+
+    @field_validator("served_name")
+    @classmethod
+    def _served(cls, value: str | None) -> str | None:
+        return None if value is None else _one_line(value)
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _extra_params(value)
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("an empty selector would match every pod; give at least one label")
+        for key, val in value.items():
+            if not LABEL_KEY.match(key):
+                raise ValueError(f"{key!r} is not a valid label key")
+            _label_value(val, f"selector {key}")
+        return value
+
+    def selector_labels(self) -> dict[str, str]:
+        return dict(self.selector) if self.selector else {"app": self.name}
+
+
+class Models(Strict):
+    vllm: list[SelfHostedModel] = Field(default_factory=list)
+    sglang: list[SelfHostedModel] = Field(default_factory=list)
+    tgi: list[SelfHostedModel] = Field(default_factory=list)
+    ollama: list[SelfHostedModel] = Field(default_factory=list)
+    tei: list[SelfHostedModel] = Field(default_factory=list)
+
+    def by_engine(self) -> Iterator[tuple[Engine, int, SelfHostedModel]]:
+        """Every configured model with its engine and index, in config order."""
+        for engine_name in ENGINE_NAMES:
+            for index, model in enumerate(getattr(self, engine_name)):
+                yield ENGINES[engine_name], index, model
+
+
+class Langfuse(Strict):
+    enabled: bool = False
+    host: str = "http://langfuse-web.langfuse:3000"
+    public_key: SecretRef = SecretRef(env="LANGFUSE_PUBLIC_KEY")
+    secret_key: SecretRef = SecretRef(env="LANGFUSE_SECRET_KEY")
+
+
+class Phoenix(Strict):
+    enabled: bool = False
+    endpoint: str = "http://phoenix.phoenix:6006/v1/traces"
+    api_key: SecretRef | None = None
+
+
+class O11y(Strict):
+    langfuse: Langfuse = Field(default_factory=Langfuse)
+    phoenix: Phoenix = Field(default_factory=Phoenix)
+    #: Send prompt and response text to the callbacks; off keeps only usage and metadata.
+    log_message_content: bool = False
+
+
+class Secrets(Strict):
+    """How the values file carries secrets.
+
+    ``reference`` (default): the values name Kubernetes Secrets and hold no secret; deploy
+    writes the Secret from the environment variables named here. ``inline``: the values carry
+    the secrets themselves, read from those environment variables at render time (the seed's
+    behaviour; the rendered file is then written readable by its owner only).
+    """
+
+    mode: Literal["reference", "inline"] = "reference"
+    #: The Secret llmgw manages for ``env:`` references; default ``<release>-llmgw-env``.
+    secret_name: str = ""
+    master_key: SecretRef = SecretRef(env="LITELLM_MASTER_KEY")
+    ui_username: SecretRef | None = None
+    ui_password: SecretRef | None = None
+    #: Password of the bundled PostgreSQL (inline mode only; the chart cannot reference one).
+    db_password: SecretRef | None = None
+
+    @field_validator("secret_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if value:
+            _dns_label_subdomain(value)
+        return value
+
+
+class Config(Strict):
+    gateway: Gateway = Field(default_factory=Gateway)
+    bedrock: Bedrock = Field(default_factory=Bedrock)
+    models: Models = Field(default_factory=Models)
+    o11y: O11y = Field(default_factory=O11y)
+    secrets: Secrets = Field(default_factory=Secrets)
+
+    def managed_secret_name(self) -> str:
+        return self.secrets.secret_name or f"{self.gateway.release}-llmgw-env"
+
+
+# -- loading --------------------------------------------------------------------------------
+
+
+def load(path: Path) -> Config:
+    """Read and validate ``path``; every problem is an InputError naming file:line:col."""
+    text = yamlsrc.read_text(path, "config file")
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Config:
+    data = yamlsrc.load(text, path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{path}:1:1: the config must be a mapping of sections (gateway, models, …)"
+        )
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, text, path) from None
+    _check_unique_names(config, text, path)
+    return config
+
+
+def _validation_error(exc: ValidationError, text: str, path: Path) -> InputError:
+    errors = _drop_shadowed(exc.errors(include_url=False))
+    lines = [_describe(err, text, path) for err in errors[:10]]
+    if len(errors) > 10:
+        lines.append(f"… and {len(errors) - 10} more")
+    return InputError("\n".join(lines), hint=f"fix {path} and run again")
+
+
+def _drop_shadowed(errors: list[Any]) -> list[Any]:
+    """Drop complaints another one explains.
+
+    For a union (``database: bundled | {...}``) keep the deeper branch's complaint only; a
+    missing key next to an unknown one is the same typo (``nme:`` for ``name:``).
+    """
+    locs = [_clean_loc(e["loc"]) for e in errors]
+    typo_parents = {
+        loc[:-1] for e, loc in zip(errors, locs, strict=True) if e["type"] == "extra_forbidden"
+    }
+    return [
+        err
+        for err, loc in zip(errors, locs, strict=True)
+        if not (
+            err["type"] == "literal_error"
+            and any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
+        )
+        and not (err["type"] == "missing" and loc[:-1] in typo_parents)
+    ]
+
+
+def _describe(err: Mapping[str, Any], text: str, path: Path) -> str:
+    loc = _clean_loc(err["loc"])
+    where = _where(text, path, loc)
+    key_path = _key_path(loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        message = f"unknown key {loc[-1]!r}"
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        if close:
+            message += f": did you mean {close[0]!r}?"
+        elif allowed:
+            message += f" (expected one of: {', '.join(allowed)})"
+        if loc[:-1] == ("models",):
+            message += f"; known engines are {', '.join(ENGINE_NAMES)}"
+    elif kind == "missing":
+        message = "is required"
+    else:
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if "input" in err and kind.endswith("_type") and not _secret_path(loc):
+            message += f" (got {_short(err['input'])})"
+            if kind == "string_type" and isinstance(err["input"], bool | int | float):
+                message += "; quote it: YAML reads yes/no/on/off, true/false and numbers as such"
+        if _secret_path(loc) and kind in ("model_type", "model_attributes_type", "dict_type"):
+            message += (
+                "; name where the secret is ({env: VAR} or {secret: NAME, key: KEY}), "
+                "never the value"
+            )
+    return f"{where}: {key_path}: {message}"
+
+
+def _clean_loc(loc: Sequence[Any]) -> tuple[str | int, ...]:
+    # pydantic appends union member names ("ExistingDatabase", "literal['bundled']") to loc.
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and (part[:1].isupper() or "[" in part or part in ("str", "int")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _where(text: str, path: Path, loc: Sequence[str | int]) -> str:
+    pos = yamlsrc.position(text, loc)
+    return f"{path}:{pos[0]}:{pos[1]}" if pos else str(path)
+
+
+def _key_path(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _secret_path(loc: Sequence[str | int]) -> bool:
+    """A value here may be a secret a user pasted by mistake: never echo it."""
+    return any(
+        isinstance(p, str) and any(w in p for w in ("secret", "key", "password", "username"))
+        for p in loc
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _allowed_keys(loc: Sequence[str | int]) -> list[str]:
+    """The keys the schema allows at ``loc``, for did-you-mean suggestions."""
+    current: Any = Config
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field else None
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Optional/Annotated/unions down to the one model class inside, if any."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            models = [
+                a for a in typing.get_args(tp) if isinstance(a, type) and issubclass(a, BaseModel)
+            ]
+            lists = [a for a in typing.get_args(tp) if typing.get_origin(a) is list]
+            tp = models[0] if models else (lists[0] if lists else None)
+        else:
+            return tp
+
+
+def _check_unique_names(config: Config, text: str, path: Path) -> None:
+    """Each model_name must be unique across Bedrock and every engine: it is the gateway's key."""
+    seen: dict[str, tuple[str | int, ...]] = {}
+    entries: list[tuple[str, tuple[str | int, ...]]] = []
+    for section in ("llm", "embedding"):
+        for index, model in enumerate(getattr(config.bedrock, section)):
+            entries.append((model.name, ("bedrock", section, index, "name")))
+    for engine, index, sh_model in config.models.by_engine():
+        entries.append((sh_model.name, ("models", engine.name, index, "name")))
+    for name, loc in entries:
+        if name in seen:
+            raise InputError(
+                f"{_where(text, path, loc)}: {_key_path(loc)}: duplicate model name {name!r}, "
+                f"already used by {_key_path(seen[name])}",
+                hint="every model needs its own name: it is the model_name clients ask for",
+            )
+        seen[name] = loc
+
+
+def resolve_secret(ref: SecretRef, env: Mapping[str, str], key_path: str) -> str:
+    """The value of an ``env:`` reference; the error names the variable, never a value."""
+    assert ref.env is not None
+    value = env.get(ref.env)
+    if not value:
+        raise InputError(
+            f"environment variable {ref.env} is not set ({key_path})",
+            hint=f"export {ref.env}=… before running, or use secrets.mode: reference",
+        )
+    return value

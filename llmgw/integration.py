@@ -1,0 +1,222 @@
+"""The integration object: everything the values template sees, as one plain dict.
+
+It keeps the seed's shape (``bedrock.region``, ``bedrock.llm``, ``llm-model.<engine>.<name>``,
+``o11y.config``) so existing templates keep working, and adds what each model needs to be
+routed (api_base, served name, the LiteLLM model string, mode). ``build`` is pure: the
+environment is passed in, so inline secrets are read once, at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmgw.config import BedrockModel, Config, SecretRef, resolve_secret
+from llmgw.discovery import DiscoveredModel
+from llmgw.engines import ENGINE_NAMES, ENGINES
+
+#: The env var the chart sets from its master key Secret; general_settings reads it.
+MASTER_KEY_ENV = "PROXY_MASTER_KEY"
+
+
+def build(
+    config: Config, discovered: Sequence[DiscoveredModel], env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    env = env or {}
+    return {
+        "gateway": _gateway(config),
+        "bedrock": _bedrock(config),
+        "llm-model": _self_hosted(config, discovered),
+        "o11y": _o11y(config),
+        "secrets": _secrets(config, env),
+    }
+
+
+def litellm_model(provider: str, served_name: str) -> str:
+    return f"{provider}/{served_name}"
+
+
+def _gateway(config: Config) -> dict[str, Any]:
+    gw = config.gateway
+    host = gw.host or (f"litellm.{gw.domain}" if gw.domain else "")
+    https = bool(host)
+    annotations: dict[str, str] = {}
+    if "alb" in gw.ingress_class:
+        # The AWS Load Balancer Controller: pods as targets, LiteLLM's own health endpoint.
+        annotations = {
+            "alb.ingress.kubernetes.io/target-type": "ip",
+            "alb.ingress.kubernetes.io/healthcheck-path": "/health/liveliness",
+        }
+        if https:
+            annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}, {"HTTPS": 443}]'
+            annotations["alb.ingress.kubernetes.io/ssl-redirect"] = "443"
+        if gw.certificate_arn:
+            annotations["alb.ingress.kubernetes.io/certificate-arn"] = gw.certificate_arn
+    annotations.update(gw.ingress_annotations)
+    database: dict[str, Any]
+    if gw.database == "bundled":
+        database = {"bundled": True}
+    else:
+        database = {"bundled": False, **gw.database.model_dump()}
+    return {
+        "release": gw.release,
+        "namespace": gw.namespace,
+        "replicas": gw.replicas,
+        "image_tag": gw.image_tag,
+        "host": host,
+        "https": https,
+        "ingress": {
+            "enabled": gw.ingress,
+            "class_name": gw.ingress_class,
+            "annotations": annotations,
+        },
+        "service_account": gw.service_account.model_dump(),
+        "resources": gw.resources,
+        "redis": gw.redis,
+        "database": database,
+        "store_model_in_db": gw.store_model_in_db,
+        "store_prompts_in_spend_logs": gw.store_prompts_in_spend_logs,
+    }
+
+
+def _bedrock_entry(model: BedrockModel, region: str, mode: str) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "model": model.model,
+        "region": model.region or region,
+        "litellm_model": litellm_model("bedrock", model.model),
+        "mode": mode,
+        "litellm_params": model.litellm_params,
+    }
+
+
+def _bedrock(config: Config) -> dict[str, Any]:
+    bedrock = config.bedrock
+    return {
+        "region": bedrock.region,
+        "llm": [_bedrock_entry(m, bedrock.region, "chat") for m in bedrock.llm if m.deploy],
+        "embedding": [
+            _bedrock_entry(m, bedrock.region, "embedding") for m in bedrock.embedding if m.deploy
+        ],
+    }
+
+
+def _self_hosted(config: Config, discovered: Sequence[DiscoveredModel]) -> dict[str, Any]:
+    by_key = {(d.engine, d.name): d for d in discovered}
+    out: dict[str, dict[str, Any]] = {name: {} for name in ENGINE_NAMES}
+    for engine, _index, model in config.models.by_engine():
+        found = by_key.get((engine.name, model.name))
+        if found is None or not found.ready or not model.deploy:
+            continue
+        out[engine.name][model.name] = {
+            "name": model.name,
+            "engine": engine.name,
+            "namespace": found.namespace,
+            "service": found.service,
+            "api_base": found.api_base,
+            "served_name": found.served_name,
+            "litellm_model": litellm_model(ENGINES[engine.name].provider, found.served_name),
+            "mode": ENGINES[engine.name].mode,
+            "model_info": {"mode": ENGINES[engine.name].mode, **model.model_info},
+            "ready_replicas": found.ready_replicas,
+            "replicas": found.replicas,
+            "litellm_params": model.litellm_params,
+        }
+    return out
+
+
+def _o11y(config: Config) -> dict[str, Any]:
+    o11y = config.o11y
+    callbacks: list[str] = []
+    env: dict[str, str] = {}
+    if o11y.langfuse.enabled:
+        callbacks.append("langfuse")
+        env["LANGFUSE_HOST"] = o11y.langfuse.host
+    if o11y.phoenix.enabled:
+        callbacks.append("arize_phoenix")
+        env["PHOENIX_COLLECTOR_HTTP_ENDPOINT"] = o11y.phoenix.endpoint
+    return {
+        "config": {"callbacks": callbacks},
+        "log_message_content": o11y.log_message_content,
+        "env": env,
+        "langfuse": {"enabled": o11y.langfuse.enabled, "host": o11y.langfuse.host},
+        "phoenix": {"enabled": o11y.phoenix.enabled, "endpoint": o11y.phoenix.endpoint},
+    }
+
+
+def secret_refs(config: Config) -> list[tuple[str, SecretRef, str]]:
+    """(pod env var, reference, config key path) for every secret the gateway pod needs.
+
+    The master key is listed first; the chart takes it through its own values rather than
+    as an env entry.
+    """
+    s = config.secrets
+    refs: list[tuple[str, SecretRef | None, str]] = [
+        (MASTER_KEY_ENV, s.master_key, "secrets.master_key"),
+        ("UI_USERNAME", s.ui_username, "secrets.ui_username"),
+        ("UI_PASSWORD", s.ui_password, "secrets.ui_password"),
+    ]
+    if config.o11y.langfuse.enabled:
+        refs.append(
+            ("LANGFUSE_PUBLIC_KEY", config.o11y.langfuse.public_key, "o11y.langfuse.public_key")
+        )
+        refs.append(
+            ("LANGFUSE_SECRET_KEY", config.o11y.langfuse.secret_key, "o11y.langfuse.secret_key")
+        )
+    if config.o11y.phoenix.enabled:
+        refs.append(("PHOENIX_API_KEY", config.o11y.phoenix.api_key, "o11y.phoenix.api_key"))
+    return [(name, ref, path) for name, ref, path in refs if ref is not None]
+
+
+def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
+    """How the values carry each secret, in the shape the chart wants.
+
+    reference mode: env-sourced secrets live in one Secret llmgw manages (``environmentSecrets``,
+    loaded with envFrom), the master key through ``masterkeySecretName``. Secrets the user
+    already keeps in Kubernetes are referenced with ``secretKeyRef`` in both modes.
+    """
+    inline = config.secrets.mode == "inline"
+    managed = config.managed_secret_name()
+    masterkey: dict[str, str] = {}
+    env_values: dict[str, str] = {}
+    key_refs: list[dict[str, str]] = []
+    uses_managed = False
+    for env_name, ref, key_path in secret_refs(config):
+        if ref.secret is not None:
+            assert ref.key is not None
+            if env_name == MASTER_KEY_ENV:
+                masterkey = {"secret_name": ref.secret, "secret_key": ref.key}
+            else:
+                key_refs.append({"name": env_name, "secret": ref.secret, "key": ref.key})
+        elif inline:
+            value = resolve_secret(ref, env, key_path)
+            if env_name == MASTER_KEY_ENV:
+                masterkey = {"value": value}
+            else:
+                env_values[env_name] = value
+        else:
+            uses_managed = True
+            if env_name == MASTER_KEY_ENV:
+                masterkey = {"secret_name": managed, "secret_key": MASTER_KEY_ENV}
+    db_password = ""
+    if inline and config.secrets.db_password is not None and config.gateway.database == "bundled":
+        db_password = resolve_secret(config.secrets.db_password, env, "secrets.db_password")
+    return {
+        "mode": config.secrets.mode,
+        "managed_secret": managed if uses_managed else "",
+        "masterkey": masterkey,
+        "env": env_values,
+        "secret_key_refs": key_refs,
+        "db_password": db_password,
+    }
+
+
+def inline_secret_values(integration: Mapping[str, Any]) -> list[str]:
+    """Every secret value the object carries, so output can be checked or redacted."""
+    secrets = integration["secrets"]
+    values = [
+        secrets["masterkey"].get("value", ""),
+        *secrets["env"].values(),
+        secrets["db_password"],
+    ]
+    return [v for v in values if v]

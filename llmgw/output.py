@@ -1,0 +1,91 @@
+"""Presenting results: rich tables on a terminal, plain text elsewhere, JSON/YAML for machines.
+
+Data goes to stdout, messages to stderr. Colour only on a terminal and without NO_COLOR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from rich.console import Console
+
+from llmgw.discovery import DiscoveredModel
+
+HEADERS = ("ENGINE", "MODEL", "NAMESPACE", "READY", "API BASE", "SERVED NAME", "STATUS")
+
+
+def console(stream: TextIO | None = None) -> Console:
+    stream = stream or sys.stdout
+    plain = bool(os.environ.get("NO_COLOR")) or not stream.isatty()
+    return Console(file=stream, no_color=plain, highlight=False, soft_wrap=True)
+
+
+def err() -> Console:
+    return console(sys.stderr)
+
+
+def _status(m: DiscoveredModel) -> str:
+    if not m.deploy:
+        status = "deploy: false"
+    elif m.ready:
+        status = "ready"
+    else:
+        status = f"not ready: {m.reason}"
+    return "; ".join([status, *m.notes])
+
+
+def model_rows(models: Sequence[DiscoveredModel]) -> list[tuple[str, ...]]:
+    return [
+        (
+            m.engine,
+            m.name,
+            m.namespace,
+            f"{m.ready_replicas}/{m.replicas}",
+            m.api_base,
+            m.served_name,
+            _status(m),
+        )
+        for m in models
+    ]
+
+
+def print_models(
+    models: Sequence[DiscoveredModel], title: str, stream: TextIO | None = None
+) -> None:
+    """A table of models: rich on a terminal; plain aligned columns (like kubectl) elsewhere."""
+    stream = stream or sys.stdout
+    rows = model_rows(models)
+    if not stream.isatty():
+        widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
+        lines = [title] + [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in [HEADERS, *rows]
+        ]
+        stream.write("\n".join(lines) + "\n")
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for header in HEADERS:
+        table.add_column(header, overflow="fold")
+    for m, row in zip(models, rows, strict=True):
+        colour = "dim" if not m.deploy else ("green" if m.ready else "red")
+        cells = [escape(c) for c in row]
+        cells[-1] = f"[{colour}]{cells[-1]}[/{colour}]"
+        table.add_row(*cells)
+    console(stream).print(table)
+
+
+def dump(data: Any, fmt: str, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    if fmt == "json":
+        stream.write(json.dumps(data, indent=2) + "\n")
+    else:
+        from llmgw.render import block
+
+        stream.write(block(data, 0).lstrip("\n") + "\n")

@@ -1,0 +1,324 @@
+"""Rendering the values template, and proving the result is a gateway config before writing it.
+
+Every ``{{ … }}`` goes through ``yaml_value`` (Jinja's ``finalize``), so a name, label or served
+name holding ``: ``, ``#``, quotes, newlines or ``{{ }}`` comes out as one literal YAML scalar
+and can never become new YAML structure, whatever the template author remembers. The output is
+then parsed back and checked, because LiteLLM itself accepts a broken model_list and only fails
+when a user sends a request.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from llmgw import yamlsrc
+from llmgw.errors import InputError
+
+#: Scalars YAML 1.1 (Helm's parser) reads as something other than a string.
+_YAML11_SPECIAL = frozenset(["y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"])
+_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_NUMBER_LIKE = re.compile(r"^[-+.]?[0-9]")
+#: Characters YAML needs escaped even inside double quotes (JSON leaves them raw).
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+class Raw(str):
+    """Text a filter has already made YAML-safe; ``finalize`` passes it through."""
+
+
+def yaml_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(f"cannot render the non-finite number {value!r}")
+        return repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _YAML11_SPECIAL and not _NUMBER_LIKE.match(text):
+        return text
+    encoded = json.dumps(text, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
+
+
+def yaml_flow(value: Any) -> str:
+    """A value as one line of YAML: a scalar, or a flow mapping/sequence."""
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{yaml_scalar(str(k))}: {yaml_flow(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_flow(v) for v in value) + "]"
+    return yaml_scalar(value)
+
+
+def yaml_value(value: Any) -> str:
+    """Jinja ``finalize``: what any ``{{ expression }}`` prints."""
+    if isinstance(value, Raw):
+        return value
+    return yaml_flow(value)
+
+
+def _block_lines(value: Any, indent: int) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, (Mapping, list, tuple)) and item:
+                lines.append(f"{pad}{yaml_scalar(str(key))}:")
+                lines.extend(_block_lines(item, indent + 2))
+            else:
+                lines.append(f"{pad}{yaml_scalar(str(key))}: {yaml_flow(item)}")
+    else:
+        for item in value:
+            if isinstance(item, (Mapping, list, tuple)) and item:
+                nested = _block_lines(item, indent + 2)
+                nested[0] = f"{pad}- {nested[0].lstrip()}"
+                lines.extend(nested)
+            else:
+                lines.append(f"{pad}- {yaml_flow(item)}")
+    return lines
+
+
+def block(value: Any, indent: int) -> Raw:
+    """Filter: a mapping or list as indented block YAML, to follow ``key:`` directly.
+
+    ``resources:{{ gateway.resources | block(2) }}`` gives a readable nested block, or
+    `` {}`` when the value is empty.
+    """
+    if isinstance(value, (Mapping, list, tuple)) and value:
+        return Raw("\n" + "\n".join(_block_lines(value, indent)))
+    return Raw(" " + yaml_flow(value))
+
+
+# -- template ------------------------------------------------------------------------------
+
+
+def default_template() -> Path:
+    """The template shipped in the wheel; in a source checkout, the repo's templates/."""
+    shipped = resources.files("llmgw") / "templates" / "values.template.yaml"
+    if shipped.is_file():
+        return Path(str(shipped))
+    return Path(__file__).resolve().parent.parent / "templates" / "values.template.yaml"
+
+
+def render(template: Path, integration: Mapping[str, Any], source_name: str) -> str:
+    """Render ``template`` with the integration object, then validate the result."""
+    import jinja2
+
+    text = yamlsrc.read_text(template, "template")
+    env = jinja2.Environment(
+        # A FunctionLoader gives compiled code the template's file name, so errors raised
+        # while rendering can name the template line.
+        loader=jinja2.FunctionLoader(lambda _name: (text, str(template), lambda: True)),
+        undefined=jinja2.StrictUndefined,
+        finalize=yaml_value,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["block"] = block
+    try:
+        compiled = env.get_template("values")
+        output = compiled.render(**_template_vars(integration), source=source_name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise InputError(
+            f"{template}:{exc.lineno}: template syntax error: {exc.message}",
+            hint="fix the template, or drop --template to use the shipped one",
+        ) from None
+    except jinja2.UndefinedError as exc:
+        raise InputError(
+            f"{template}:{_template_line(exc, template)}: {exc.message}",
+            hint="the variables a template sees are listed in docs/templates.md",
+        ) from None
+    except InputError as exc:
+        raise InputError(f"{template}:{_template_line(exc, template)}: {exc.message}") from None
+    except (TypeError, ValueError, jinja2.TemplateError) as exc:
+        raise InputError(
+            f"{template}:{_template_line(exc, template)}: template failed: {exc}"
+        ) from None
+    output = output.rstrip("\n") + "\n"
+    validate(output, template)
+    return output
+
+
+def _template_vars(integration: Mapping[str, Any]) -> dict[str, Any]:
+    variables = dict(integration)
+    # ``llm-model`` is not a Jinja name; expose it as ``llm_model`` as well.
+    variables["llm_model"] = integration["llm-model"]
+    return variables
+
+
+def _template_line(exc: BaseException, template: Path) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(template)]
+    return str(frames[-1].lineno) if frames else "?"
+
+
+# -- validation ----------------------------------------------------------------------------
+
+#: Provider prefixes llmgw renders, plus the common hosted ones a custom template may add.
+KNOWN_PROVIDERS = frozenset(
+    {
+        "bedrock",
+        "hosted_vllm",
+        "openai",
+        "text-completion-openai",
+        "ollama",
+        "ollama_chat",
+        "azure",
+        "anthropic",
+        "vertex_ai",
+        "gemini",
+        "sagemaker",
+        "mistral",
+        "cohere",
+        "groq",
+        "together_ai",
+        "openrouter",
+        "deepseek",
+        "xai",
+        "fireworks_ai",
+        "litellm_proxy",
+        "huggingface",
+    }
+)
+_NEEDS_V1 = frozenset({"hosted_vllm", "openai", "text-completion-openai"})
+_NO_V1 = frozenset({"ollama", "ollama_chat"})
+_NEEDS_API_BASE = frozenset({"hosted_vllm", "ollama", "ollama_chat"})
+
+
+def validate(output: str, template: Path) -> None:
+    """Check the rendered values are YAML a LiteLLM proxy will start with and route."""
+    values = yamlsrc.load(output, Path(f"{template} (rendered)"))
+    where = f"{template} (rendered)"
+    if not isinstance(values, dict):
+        raise InputError(f"{where}: the values must be a YAML mapping")
+    proxy = values.get("proxy_config")
+    if not isinstance(proxy, dict):
+        raise InputError(f"{where}: proxy_config is missing or not a mapping")
+    model_list = proxy.get("model_list")
+    if not isinstance(model_list, list) or not model_list:
+        raise InputError(
+            f"{where}: proxy_config.model_list is empty; the LiteLLM proxy does not start "
+            "without at least one model",
+            hint="configure a Bedrock model, or check with `llmgw discover` why no "
+            "self-hosted model is ready",
+        )
+    for index, entry in enumerate(model_list):
+        problem = _entry_problem(entry)
+        if problem:
+            name = entry.get("model_name") if isinstance(entry, dict) else None
+            label = f"proxy_config.model_list[{index}]" + (f" ({name})" if name else "")
+            raise InputError(f"{where}: {label}: {problem}")
+
+
+def _entry_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return "must be a mapping with model_name and litellm_params"
+    name = entry.get("model_name")
+    if not isinstance(name, str) or not name.strip():
+        return "model_name is missing or empty"
+    params = entry.get("litellm_params")
+    if not isinstance(params, dict):
+        return "litellm_params is missing"
+    model = params.get("model")
+    if not isinstance(model, str) or "/" not in model:
+        return f"litellm_params.model {model!r} has no provider prefix (e.g. hosted_vllm/NAME)"
+    provider, _, rest = model.partition("/")
+    if provider not in KNOWN_PROVIDERS:
+        close = difflib.get_close_matches(provider, sorted(KNOWN_PROVIDERS), n=1)
+        tip = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown provider prefix {provider!r} in {model!r}{tip}"
+    if not rest.strip("/"):
+        return f"litellm_params.model {model!r} names no model after the provider"
+    api_base = params.get("api_base")
+    if api_base is None:
+        if provider in _NEEDS_API_BASE:
+            return f"{provider} needs litellm_params.api_base"
+        return None
+    if not isinstance(api_base, str):
+        return "api_base must be a URL"
+    url = urlsplit(api_base)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return f"api_base {api_base!r} is not an http(s) URL"
+    if provider in _NEEDS_V1 and not url.path.rstrip("/").endswith("/v1"):
+        return f"api_base {api_base!r} for {provider} must end in /v1 (the OpenAI-compatible root)"
+    if provider in _NO_V1 and url.path.rstrip("/").endswith("/v1"):
+        return f"api_base {api_base!r} for {provider} must be the server root, without /v1"
+    return None
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    changed: bool
+    diff: str
+
+
+#: Values keys that hold secrets in the chart's values (inline mode), masked in any diff.
+SECRET_KEYS = frozenset(
+    {
+        "masterkey",
+        "password",
+        "postgres-password",
+        "PROXY_MASTER_KEY",
+        "UI_USERNAME",
+        "UI_PASSWORD",
+        "LANGFUSE_PUBLIC_KEY",
+        "LANGFUSE_SECRET_KEY",
+        "PHOENIX_API_KEY",
+    }
+)
+_SECRET_LINE = re.compile(
+    r"^([-+ ]\s*(?:" + "|".join(re.escape(k) for k in sorted(SECRET_KEYS)) + r")\s*:\s*)\S.*$",
+    re.MULTILINE,
+)
+
+
+def compare(path: Path, new: str, redact: Sequence[str] = ()) -> Comparison:
+    """Unified diff of the file on disk against ``new``, secrets masked.
+
+    Secrets are masked by value (the ones this run knows) and by key, which also covers the
+    older secrets still in the file on disk.
+    """
+    try:
+        old = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = ""
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if old == new:
+        return Comparison(False, "")
+    diff = "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"{path} (on disk)" if old else "/dev/null",
+            tofile=f"{path} (rendered)",
+        )
+    )
+    return Comparison(True, _SECRET_LINE.sub(r"\1********", mask(diff, redact)))
+
+
+def mask(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret, raw or as the template encoded it, with asterisks."""
+    forms = {form for s in secrets if s for form in (s, yaml_scalar(s), yaml_scalar(s)[1:-1])}
+    for form in sorted(forms, key=len, reverse=True):
+        if len(form) >= 3:
+            text = text.replace(form, "********")
+    return text

@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.conftest import REPO, Result
+
+Cli = Callable[..., Result]
+EXAMPLE = REPO / "config.example.yaml"
+CLUSTER = REPO / "examples/cluster.yaml"
+
+
+def test_discover_table_lists_models_and_why(cli: Cli) -> None:
+    result = cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[1].split()[:4] == ["ENGINE", "MODEL", "NAMESPACE", "READY"]
+    row = next(line for line in lines if "qwen3-8b-fp8-neuron" in line)
+    assert "0/1" in row and "not ready: CrashLoopBackOff" in row
+    assert all(line == line.rstrip() for line in lines)
+
+
+def test_discover_json(cli: Cli) -> None:
+    result = cli("discover", "-c", EXAMPLE, "--pods-from", CLUSTER, "-o", "json")
+    data = json.loads(result.out)
+    models = {m["name"]: m for m in data["models"]}
+    assert len(models) == 6
+    for key in ("engine", "name", "namespace", "ready", "ready_replicas", "replicas", "api_base"):
+        assert key in models["llama-3-1-8b-int8-neuron"]
+    assert models["llama-3-1-8b-int8-neuron"]["ready_replicas"] == 2
+    assert models["qwen3-8b-fp8-neuron"]["ready"] is False
+
+
+def test_discover_yaml(cli: Cli) -> None:
+    result = cli("discover", "-c", EXAMPLE, "--pods-from", CLUSTER, "-o", "yaml")
+    data = YAML(typ="safe").load(result.out)
+    assert {m["name"] for m in data["models"]} >= {"mistral-7b-instruct"}
+
+
+def test_config_from_environment(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMGW_CONFIG", str(EXAMPLE))
+    assert cli("discover", "--pods-from", CLUSTER, "-o", "json").code == 0
+
+
+def test_config_after_command_wins_over_before(cli: Cli, tmp_path: Path) -> None:
+    result = cli("-c", tmp_path / "missing.yaml", "discover", "-c", EXAMPLE, "--pods-from", CLUSTER)
+    assert result.code == 0, result.err
+
+
+def test_render_writes_the_file_and_reports(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "values.rendered.yaml"
+    result = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out)
+    assert result.code == 0, result.err
+    assert f"wrote {out} with 7 models" in result.err
+    assert result.out == ""
+    values = YAML(typ="safe").load(out.read_text())
+    assert len(values["proxy_config"]["model_list"]) == 7
+
+
+def test_render_default_output_is_in_the_working_directory(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER).code == 0
+    assert (tmp_path / "values.rendered.yaml").is_file()
+
+
+def test_render_stdout(cli: Cli) -> None:
+    result = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--stdout")
+    assert YAML(typ="safe").load(result.out)["proxy_config"]["model_list"]
+
+
+def test_render_check(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "v.yaml"
+    first = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out, "--check")
+    assert first.code == 1 and first.out.startswith("--- /dev/null")
+    assert not out.exists()
+    assert cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out).code == 0
+    same = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out, "--check")
+    assert (same.code, same.out) == (0, "")
+    out.write_text(out.read_text().replace("replicaCount: 2", "replicaCount: 5"))
+    drift = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out, "--check")
+    assert drift.code == 1
+    assert "-replicaCount: 5" in drift.out and "+replicaCount: 2" in drift.out
+
+
+def test_bad_config_is_exit_2_with_one_message(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("models:\n  vllm:\n    - nme: a\n")
+    out = tmp_path / "v.yaml"
+    out.write_text("previous\n")
+    result = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", out)
+    assert result.code == 2
+    assert result.err.startswith(
+        f"error: {cfg}:3:7: models.vllm[0].nme: unknown key 'nme': did you mean 'name'?"
+    )
+    assert "Traceback" not in result.err
+    assert out.read_text() == "previous\n"
+
+
+def test_failed_render_leaves_the_old_file(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("models:\n  vllm:\n    - name: nothing-runs-here\n")
+    out = tmp_path / "v.yaml"
+    out.write_text("previous\n")
+    result = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", out)
+    assert result.code == 2 and "model_list is empty" in result.err
+    assert out.read_text() == "previous\n"
+    assert [p.name for p in tmp_path.iterdir()] == sorted(["config.yaml", "v.yaml"]) or set(
+        os.listdir(tmp_path)
+    ) == {"config.yaml", "v.yaml"}
+
+
+def test_missing_config_file(cli: Cli, tmp_path: Path) -> None:
+    result = cli("discover", "-c", tmp_path / "nope.yaml", "--pods-from", CLUSTER)
+    assert result.code == 2
+    assert "config file not found" in result.err and "hint:" in result.err
+
+
+def test_unknown_output_format_is_a_usage_error(cli: Cli) -> None:
+    assert cli("discover", "-c", EXAMPLE, "--pods-from", CLUSTER, "-o", "xml").code == 2
+
+
+def test_inline_secrets_never_reach_stdout(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(EXAMPLE.read_text().replace("mode: reference", "mode: inline"))
+    for var, value in [
+        ("LITELLM_MASTER_KEY", "sk-topsecret-1"),
+        ("LITELLM_UI_USERNAME", "admin-user"),
+        ("LITELLM_UI_PASSWORD", "pw-topsecret-2"),
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-3"),
+        ("LANGFUSE_SECRET_KEY", "sk-lf-topsecret-4"),
+    ]:
+        monkeypatch.setenv(var, value)
+    refused = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--stdout")
+    assert refused.code == 2 and "would print secrets" in refused.err
+    out = tmp_path / "v.yaml"
+    written = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", out)
+    assert written.code == 0
+    assert "sk-topsecret-1" in out.read_text()
+    assert oct(out.stat().st_mode & 0o777) == oct(0o600)
+    monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-rotated-5")
+    check = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", out, "--check")
+    assert check.code == 1
+    for secret in ("sk-topsecret-1", "sk-rotated-5", "pw-topsecret-2", "sk-lf-topsecret-4"):
+        assert secret not in check.out + check.err + written.out + written.err
+
+
+def test_inline_missing_variable(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(EXAMPLE.read_text().replace("mode: reference", "mode: inline"))
+    result = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", tmp_path / "v.yaml")
+    assert result.code == 2
+    assert "environment variable LITELLM_MASTER_KEY is not set" in result.err
+
+
+def run(*code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "\n".join(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_help_imports_no_heavy_module() -> None:
+    result = run(
+        "import sys",
+        "sys.argv = ['llmgw', '--help']",
+        "from llmgw.cli import main",
+        "try:\n    main()\nexcept SystemExit:\n    pass",
+        "print(sorted(m for m in ('kubernetes', 'boto3', 'jinja2', 'pydantic') if m in sys.modules))",
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_render_from_snapshot_imports_no_cluster_or_cloud_client(tmp_path: Path) -> None:
+    result = run(
+        "import sys",
+        f"sys.argv = ['llmgw', '-c', {str(EXAMPLE)!r}, 'render', '--pods-from', {str(CLUSTER)!r}, '--stdout']",
+        "from llmgw.cli import main",
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code",
+        "print('LOADED', sorted(m for m in ('kubernetes', 'boto3', 'botocore') if m in sys.modules))",
+    )
+    assert result.stdout.strip().splitlines()[-1] == "LOADED []", result.stderr
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "llmgw", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and "discover" in result.stdout
+
+
+def test_internal_errors_print_no_traceback(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmgw import pipeline
+
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(pipeline, "discover", boom)
+    result = cli("discover", "-c", EXAMPLE, "--pods-from", CLUSTER)
+    assert result.code == 70
+    assert (
+        "internal error: RuntimeError: unexpected" in result.err and "Traceback" not in result.err
+    )

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llmgw import config
+from llmgw.errors import InputError
+from tests.conftest import REPO
+
+Write = Callable[[str, str], Path]
+
+
+def load_error(write: Write, text: str) -> str:
+    path = write("config.yaml", text)
+    with pytest.raises(InputError) as info:
+        config.load(path)
+    assert info.value.exit_code == 2
+    return info.value.message
+
+
+def test_example_config_loads_with_every_engine() -> None:
+    cfg = config.load(REPO / "config.example.yaml")
+    assert [m.name for m in cfg.bedrock.llm] == ["claude-3.7-sonnet", "amazon-nova-premier"]
+    assert cfg.bedrock.llm[0].model == "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    assert cfg.bedrock.region == "us-west-2"
+    assert [m.name for m in cfg.models.vllm] == ["llama-3-1-8b-int8-neuron", "qwen3-8b-fp8-neuron"]
+    for engine in ("sglang", "tgi", "ollama", "tei"):
+        assert len(getattr(cfg.models, engine)) == 1
+    assert cfg.o11y.langfuse.enabled and not cfg.o11y.phoenix.enabled
+    assert cfg.gateway.ingress_class == "internet-facing-alb"
+
+
+def test_minimal_shape_from_the_issue_loads(write: Write) -> None:
+    cfg = config.load(
+        write(
+            "c.yaml",
+            """
+gateway: {release: litellm, namespace: litellm, chart: oci://ghcr.io/berriai/litellm-helm, chart_version: "0.1.694", domain: "", ingress_class: internet-facing-alb}
+bedrock: {region: us-west-2, llm: [{name: claude-3.7-sonnet, model: us.anthropic.claude-3-7-sonnet-20250219-v1:0}], embedding: []}
+models:
+  vllm: [{name: llama-3-1-8b-int8-neuron, deploy: true}]
+  sglang: []
+  tgi: []
+  ollama: []
+  tei: []
+o11y: {langfuse: {enabled: true, host: http://langfuse-web.langfuse:3000}, phoenix: {enabled: false}}
+""",
+        )
+    )
+    assert cfg.models.vllm[0].selector_labels() == {"app": "llama-3-1-8b-int8-neuron"}
+
+
+def test_empty_file_is_all_defaults(write: Write) -> None:
+    cfg = config.load(write("c.yaml", "# nothing yet\n"))
+    assert cfg.gateway.release == "litellm"
+    assert list(cfg.models.by_engine()) == []
+
+
+def test_unknown_key_names_line_column_and_suggests(write: Write) -> None:
+    message = load_error(write, "gateway:\n  release: litellm\n  namepsace: x\n")
+    assert message.endswith(
+        "config.yaml:3:3: gateway.namepsace: unknown key 'namepsace': did you mean 'namespace'?"
+    )
+
+
+def test_unknown_engine_lists_the_known_ones(write: Write) -> None:
+    message = load_error(write, "models:\n  vllm: []\n  triton:\n    - name: a\n")
+    assert "config.yaml:3:3: models.triton: unknown key 'triton'" in message
+    assert "vllm, sglang, tgi, ollama, tei" in message
+
+
+def test_misspelled_engine_gets_did_you_mean(write: Write) -> None:
+    message = load_error(write, "models:\n  sglng: []\n")
+    assert "did you mean 'sglang'?" in message
+
+
+def test_wrong_type_names_the_item(write: Write) -> None:
+    message = load_error(
+        write, "models:\n  vllm:\n    - name: a\n    - name: b\n      port: eighty\n"
+    )
+    assert "config.yaml:5:7: models.vllm[1].port:" in message
+    assert "integer" in message
+
+
+def test_name_a_label_cannot_hold(write: Write) -> None:
+    message = load_error(write, "models:\n  tgi:\n    - name: Mistral 7B\n")
+    assert "config.yaml:3:7: models.tgi[0].name:" in message
+    assert "cannot be a Kubernetes label value" in message
+
+
+def test_name_too_long_for_a_label(write: Write) -> None:
+    message = load_error(write, f"models:\n  tgi:\n    - name: {'a' * 64}\n")
+    assert "models.tgi[0].name" in message
+
+
+def test_duplicate_name_across_engines_and_bedrock(write: Write) -> None:
+    message = load_error(
+        write,
+        "bedrock:\n  llm:\n    - {name: shared, model: x.y}\nmodels:\n  vllm:\n    - name: a\n  tei:\n    - name: shared\n",
+    )
+    assert message == (
+        f"{write('config.yaml', '').parent}/config.yaml:8:7: models.tei[0].name: duplicate model name "
+        "'shared', already used by bedrock.llm[0].name"
+    )
+
+
+def test_duplicate_yaml_key_is_reported_with_position(write: Write) -> None:
+    message = load_error(write, "gateway:\n  release: a\n  release: b\n")
+    assert "config.yaml:3:3: duplicate key 'release'" in message
+
+
+def test_yaml_syntax_error_has_position(write: Write) -> None:
+    message = load_error(write, "models:\n  vllm: [\n")
+    assert "config.yaml:3:1:" in message
+
+
+def test_top_level_must_be_a_mapping(write: Write) -> None:
+    assert "must be a mapping" in load_error(write, "- a\n- b\n")
+
+
+def test_missing_required_key(write: Write) -> None:
+    message = load_error(write, "bedrock:\n  llm:\n    - name: x\n")
+    assert "config.yaml:3:7: bedrock.llm[0].model: is required" in message
+
+
+def test_secret_ref_needs_exactly_one_source(write: Write) -> None:
+    message = load_error(write, "secrets:\n  master_key: {env: A, secret: b, key: c}\n")
+    assert "secrets.master_key" in message and "either env" in message
+    message = load_error(write, "secrets:\n  ui_password: {secret: ui}\n")
+    assert "needs key" in message
+
+
+def test_secret_value_is_not_accepted_inline(write: Write) -> None:
+    message = load_error(write, "secrets:\n  master_key: sk-1234\n")
+    assert "secrets.master_key" in message
+    assert "never the value" in message
+    assert "sk-1234" not in message
+
+
+def test_reserved_litellm_params_are_refused(write: Write) -> None:
+    message = load_error(
+        write, "models:\n  vllm:\n    - name: a\n      litellm_params: {api_base: http://x}\n"
+    )
+    assert "models.vllm[0].litellm_params" in message and "api_base cannot be set" in message
+
+
+def test_empty_selector_is_refused(write: Write) -> None:
+    message = load_error(write, "models:\n  vllm:\n    - name: a\n      selector: {}\n")
+    assert "empty selector" in message
+
+
+def test_several_errors_are_all_reported(write: Write) -> None:
+    message = load_error(write, "gateway:\n  replicas: 0\n  relase: x\n")
+    assert "gateway.replicas" in message and "gateway.relase" in message
+
+
+def test_missing_file_has_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        config.load(tmp_path / "nope.yaml")
+    assert "config file not found" in info.value.message
+    assert info.value.hint and "LLMGW_CONFIG" in info.value.hint
+
+
+def test_resolve_secret_names_the_variable_not_a_value() -> None:
+    ref = config.SecretRef(env="MY_KEY")
+    assert config.resolve_secret(ref, {"MY_KEY": "s3cr3t"}, "secrets.master_key") == "s3cr3t"
+    with pytest.raises(InputError) as info:
+        config.resolve_secret(ref, {}, "secrets.master_key")
+    assert "MY_KEY is not set (secrets.master_key)" in info.value.message
+
+
+def test_yaml_boolean_where_a_name_belongs_says_to_quote(write: Write) -> None:
+    message = load_error(write, "models:\n  vllm:\n    - name: off\n")
+    assert "models.vllm[0].name: Input should be a valid string (got False); quote it" in message

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from llmgw import config, discovery, integration, render
+from llmgw.errors import InputError
+from tests.conftest import REPO
+from tests.k8s_objects import pod
+
+Write = Callable[[str, str], Path]
+TEMPLATE = render.default_template()
+
+
+def parse(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def example_integration() -> dict[str, Any]:
+    cfg = config.load(REPO / "config.example.yaml")
+    found = discovery.discover(cfg, discovery.load_snapshot(REPO / "examples/cluster.yaml"))
+    return integration.build(cfg, found, {})
+
+
+def model_list(text: str) -> list[dict[str, Any]]:
+    return list(parse(text)["proxy_config"]["model_list"])
+
+
+def test_example_renders_every_ready_model_with_provider_prefixes() -> None:
+    text = render.render(TEMPLATE, example_integration(), "config.example.yaml")
+    entries = {e["model_name"]: e for e in model_list(text)}
+    assert set(entries) == {
+        "claude-3.7-sonnet",
+        "amazon-nova-premier",
+        "llama-3-1-8b-int8-neuron",
+        "qwen2-5-7b-instruct",
+        "mistral-7b-instruct",
+        "llama3-2-3b",
+        "bge-large-en-v1-5",
+    }
+    assert "qwen3-8b-fp8-neuron" not in entries  # crash-looping
+    assert entries["claude-3.7-sonnet"]["litellm_params"] == {
+        "model": "bedrock/us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "aws_region_name": "us-west-2",
+    }
+    assert (
+        entries["llama-3-1-8b-int8-neuron"]["litellm_params"]["model"]
+        == "hosted_vllm/meta-llama/Llama-3.1-8B-Instruct"
+    )
+    assert entries["llama3-2-3b"]["litellm_params"]["model"] == "ollama_chat/llama3.2:3b"
+    assert entries["llama3-2-3b"]["litellm_params"]["api_base"] == "http://ollama.ollama:11434"
+    assert entries["bge-large-en-v1-5"]["model_info"]["mode"] == "embedding"
+
+
+def test_example_values_have_every_chart_section() -> None:
+    values = parse(render.render(TEMPLATE, example_integration(), "c"))
+    for key in (
+        "replicaCount",
+        "resources",
+        "serviceAccount",
+        "masterkeySecretName",
+        "environmentSecrets",
+        "envVars",
+        "db",
+        "postgresql",
+        "redis",
+        "ingress",
+        "proxy_config",
+    ):
+        assert key in values, key
+    assert "masterkey" not in values  # reference mode holds no secret
+    general = values["proxy_config"]["general_settings"]
+    assert general["master_key"] == "os.environ/PROXY_MASTER_KEY"
+    assert general["store_model_in_db"] is True
+    settings = values["proxy_config"]["litellm_settings"]
+    assert settings["callbacks"] == ["langfuse"]
+    assert settings["redact_user_api_key_info"] is True
+    assert "turn_off_message_logging" in settings
+    assert values["envVars"]["LANGFUSE_HOST"] == "http://langfuse-web.langfuse:3000"
+    assert values["ingress"]["className"] == "internet-facing-alb"
+    assert values["redis"]["enabled"] is True
+
+
+def test_inline_mode_reproduces_seed_values(write: Write) -> None:
+    cfg = config.load(
+        write(
+            "c.yaml",
+            "secrets:\n  mode: inline\n  ui_username: {env: U}\n  ui_password: {env: P}\n"
+            "bedrock:\n  llm: [{name: a, model: m.a}]\n",
+        )
+    )
+    obj = integration.build(
+        cfg, [], {"LITELLM_MASTER_KEY": "sk-1234", "U": "admin", "P": "pa:ss #1"}
+    )
+    values = parse(render.render(TEMPLATE, obj, "c"))
+    assert values["masterkey"] == "sk-1234"
+    assert values["envVars"] == {"UI_USERNAME": "admin", "UI_PASSWORD": "pa:ss #1"}
+    assert values["environmentSecrets"] == []
+
+
+def test_domain_renders_https_ingress(write: Write) -> None:
+    cfg = config.load(
+        write(
+            "c.yaml", "gateway: {domain: example.com}\nbedrock:\n  llm: [{name: a, model: m.a}]\n"
+        )
+    )
+    values = parse(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))
+    assert values["ingress"]["hosts"][0]["host"] == "litellm.example.com"
+    assert values["ingress"]["tls"] == [{"hosts": ["litellm.example.com"]}]
+
+
+HOSTILE = [
+    "a: b",
+    "x # comment",
+    "quote' \"double",
+    "line\nbreak: injected",
+    "{{ 7 * 7 }}",
+    "{% raw %}",
+    "- item",
+    "yes",
+    "off",
+    "null",
+    "0123",
+    "1e3",
+    "*alias",
+    "&anchor",
+    "!!python/object",
+    "tab\there",
+    "\u2028sep",
+    "caf\u00e9 \U0001f600",
+    "",
+    " leading",
+    "trailing ",
+    "@at",
+    "%percent",
+    "`tick`",
+    "[flow]",
+    "|",
+    ">",
+    "?",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_comes_out_literal(text: str) -> None:
+    doc = f"key: {render.yaml_value(text)}\nafter: 1\n"
+    assert parse(doc) == {"key": text, "after": 1}
+
+
+@pytest.mark.parametrize("text", HOSTILE[:8])
+def test_hostile_mapping_keys_and_blocks(text: str) -> None:
+    doc = "top:" + render.block({text: [text, {text: text}]}, 2) + "\n"
+    assert parse(doc) == {"top": {text: [text, {text: text}]}}
+
+
+def test_hostile_served_name_cannot_add_structure(write: Write) -> None:
+    evil = "x\n    api_key: stolen\n  - model_name: injected"
+    cfg = config.load(write("c.yaml", "models:\n  vllm:\n    - name: a\n"))
+    state = discovery.state_from_objects(
+        [pod("a-1", "vllm", {"app": "a"}, args=["--served-model-name", evil])], "t"
+    )
+    obj = integration.build(cfg, discovery.discover(cfg, state), {})
+    entries = model_list(render.render(TEMPLATE, obj, "c"))
+    assert [e["model_name"] for e in entries] == ["a"]
+    assert entries[0]["litellm_params"] == {
+        "model": f"hosted_vllm/{evil}",
+        "api_base": "http://a.vllm:8000/v1",
+    }
+
+
+def test_hostile_bedrock_name_and_params(write: Write) -> None:
+    cfg = config.load(
+        write(
+            "c.yaml",
+            'bedrock:\n  llm:\n    - name: "n: {{ x }} # y"\n      model: "m\'\\"#"\n      litellm_params: {"rpm: 1": "a\\nb"}\n',
+        )
+    )
+    entry = model_list(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))[0]
+    assert entry["model_name"] == "n: {{ x }} # y"
+    assert entry["litellm_params"]["model"] == "bedrock/m'\"#"
+    assert entry["litellm_params"]["rpm: 1"] == "a\nb"
+
+
+def test_output_is_deterministic() -> None:
+    first = render.render(TEMPLATE, example_integration(), "c")
+    assert first == render.render(TEMPLATE, example_integration(), "c")
+    assert first.endswith("\n") and not first.endswith("\n\n")
+
+
+def test_no_ready_model_is_refused(write: Write) -> None:
+    cfg = config.load(write("c.yaml", "models:\n  vllm:\n    - name: a\n"))
+    obj = integration.build(cfg, discovery.discover(cfg, discovery.state_from_objects([], "t")), {})
+    with pytest.raises(InputError) as info:
+        render.render(TEMPLATE, obj, "c")
+    assert "model_list is empty" in info.value.message
+    assert info.value.hint and "llmgw discover" in info.value.hint
+
+
+def custom(write: Write, body: str) -> Path:
+    return write("custom.yaml.j2", body)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "{model_name: a, litellm_params: {model: vlm/x, api_base: 'http://a:1/v1'}}",
+            "unknown provider prefix 'vlm'",
+        ),
+        (
+            "{model_name: a, litellm_params: {model: hosted_vllm/x}}",
+            "hosted_vllm needs litellm_params.api_base",
+        ),
+        (
+            "{model_name: a, litellm_params: {model: hosted_vllm/x, api_base: 'http://a:8000'}}",
+            "must end in /v1",
+        ),
+        (
+            "{model_name: a, litellm_params: {model: ollama_chat/x, api_base: 'http://a:1/v1'}}",
+            "without /v1",
+        ),
+        (
+            "{model_name: a, litellm_params: {model: openai/x, api_base: 'a.b:1/v1'}}",
+            "not an http(s) URL",
+        ),
+        ("{model_name: '', litellm_params: {model: openai/x}}", "model_name is missing"),
+        ("{model_name: a, litellm_params: {model: gpt4}}", "no provider prefix"),
+        ("{model_name: a}", "litellm_params is missing"),
+        ("{model_name: a, litellm_params: {model: 'bedrock/'}}", "names no model"),
+    ],
+)
+def test_rendered_model_list_is_validated(write: Write, entry: str, message: str) -> None:
+    template = custom(write, f"proxy_config:\n  model_list:\n    - {entry}\n")
+    with pytest.raises(InputError) as info:
+        render.render(template, example_integration(), "c")
+    assert message in info.value.message
+    assert "proxy_config.model_list[0]" in info.value.message
+
+
+def test_template_syntax_error_names_the_line(write: Write) -> None:
+    template = custom(write, "a: 1\nb: {% if %}\n")
+    with pytest.raises(InputError) as info:
+        render.render(template, example_integration(), "c")
+    assert info.value.message.startswith(f"{template}:2: template syntax error")
+
+
+def test_undefined_variable_names_the_line(write: Write) -> None:
+    template = custom(write, "a: 1\nb: {{ gateway.nope }}\n")
+    with pytest.raises(InputError) as info:
+        render.render(template, example_integration(), "c")
+    assert info.value.message.startswith(f"{template}:2:")
+    assert "nope" in info.value.message
+
+
+def test_template_producing_invalid_yaml_is_refused(write: Write) -> None:
+    template = custom(write, "a: [1\n")
+    with pytest.raises(InputError, match="rendered"):
+        render.render(template, example_integration(), "c")
+
+
+def test_compare_and_mask(tmp_path: Path) -> None:
+    path = tmp_path / "v.yaml"
+    assert render.compare(path, "a: 1\n").changed
+    path.write_text("masterkey: old-secret\n")
+    result = render.compare(path, "masterkey: new-secret\n", ["old-secret", "new-secret"])
+    assert result.changed
+    assert "secret" not in result.diff.replace("masterkey", "")
+    assert "********" in result.diff
+    path.write_text("same\n")
+    assert not render.compare(path, "same\n").changed
