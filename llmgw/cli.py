@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from llmgw.errors import EXIT_DIFFERENCE, LlmgwError
+from llmgw.errors import EXIT_DIFFERENCE, EXIT_EXTERNAL, LlmgwError
 
 app = typer.Typer(
     name="llmgw",
@@ -56,6 +56,14 @@ KubeconfigOpt = Annotated[
     Path | None, typer.Option("--kubeconfig", help="Kubeconfig file [default: $KUBECONFIG].")
 ]
 ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context to use.")]
+ProbeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--probe",
+        help="Ask each ready model's engine (through the API server's service proxy) "
+        "which model it serves.",
+    ),
+]
 
 
 @app.callback()
@@ -79,12 +87,6 @@ def _config_path(ctx: typer.Context, local: Path | None) -> Path:
     return local or (ctx.obj or {}).get("config") or DEFAULT_CONFIG
 
 
-def _source(pods_from: Path | None, kubeconfig: Path | None, context: str | None) -> object:
-    from llmgw.pipeline import Source
-
-    return Source(pods_from=pods_from, kubeconfig=kubeconfig, context=context)
-
-
 @app.command()
 def discover(
     ctx: typer.Context,
@@ -93,21 +95,57 @@ def discover(
     output: Annotated[Format, typer.Option("--output", "-o", help="Output format.")] = Format.table,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    probe: ProbeOpt = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save", help="Also write what was read as a snapshot for --pods-from.", dir_okay=False
+        ),
+    ] = None,
 ) -> None:
     """Show which configured models really run and are ready."""
     from llmgw import output as out
     from llmgw import pipeline
 
     found = pipeline.discover(
-        _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context)
+        _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context), probe
     )
     if output is Format.table:
         out.print_models(found.models, f"Models in {found.state.source}")
     else:
         out.dump(
-            {"source": found.state.source, "models": [m.as_dict() for m in found.models]},
+            {
+                "source": found.state.source,
+                "complete": not found.state.problems,
+                "problems": list(found.state.problems),
+                "models": [m.as_dict() for m in found.models],
+            },
             output.value,
         )
+    if save is not None:
+        _save_snapshot(save, found.state)
+    if found.state.problems:
+        for problem in found.state.problems:
+            out.err().print(f"warning: incomplete: {problem}", markup=False)
+        raise typer.Exit(EXIT_EXTERNAL)
+
+
+def _save_snapshot(path: Path, state: object) -> None:
+    import json
+
+    from llmgw import files, kube, output
+    from llmgw.discovery import ClusterState
+
+    assert isinstance(state, ClusterState)
+    data = kube.snapshot(state)
+    if path.suffix == ".json":
+        text = json.dumps(data, indent=1) + "\n"
+    else:
+        from llmgw.render import block
+
+        text = block(data, 0).lstrip("\n") + "\n"
+    files.write_atomic(path, text)
+    output.err().print(f"saved the snapshot to {path}", markup=False)
 
 
 @app.command()
@@ -131,6 +169,14 @@ def render(
     ] = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
+    probe: ProbeOpt = False,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="Render even when listing part of the cluster failed (those models are left out).",
+        ),
+    ] = False,
 ) -> None:
     """Render the LiteLLM chart's values from the config and the models that are ready."""
     from llmgw import files, pipeline
@@ -141,9 +187,15 @@ def render(
     if stdout and check:
         raise InputError("--stdout and --check cannot be combined")
     result = pipeline.render(
-        _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context), template
+        _config_path(ctx, config),
+        pipeline.Source(pods_from, kubeconfig, context),
+        template,
+        allow_partial=allow_partial,
+        probe=probe,
     )
     err = out.err()
+    for warning in result.warnings:
+        err.print(f"WARNING: {warning}", markup=False, style="bold red")
     if stdout:
         if result.secrets:
             raise InputError(

@@ -49,6 +49,8 @@ class ClusterState:
     source: str = ""
     #: Lists that failed part-way; the state is then incomplete.
     problems: tuple[str, ...] = ()
+    #: Namespaces whose lists failed: their models' state is unknown.
+    failed_namespaces: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -135,18 +137,32 @@ def _matches(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
 
 
 def _find_service(
-    model: SelfHostedModel, pods: Sequence[Obj], services: Sequence[Obj]
+    model: SelfHostedModel, pods: Sequence[Obj], services: Sequence[Obj], index: _ServiceIndex
 ) -> Obj | None:
     if model.service:
         return next(
             (s for s in services if s.get("metadata", {}).get("name") == model.service), None
         )
-    wanted = [_labels(p) for p in pods] or [model.selector_labels()]
-    for svc in services:
-        selector = (svc.get("spec") or {}).get("selector") or {}
-        if selector and any(_matches(labels, selector) for labels in wanted):
-            return svc
+    for labels in [_labels(p) for p in pods] or [model.selector_labels()]:
+        for svc in index.candidates(labels):
+            if _matches(labels, (svc.get("spec") or {}).get("selector") or {}):
+                return svc
     return None
+
+
+class _ServiceIndex:
+    """Services of one namespace by one (key, value) of their selector, for O(labels) lookups."""
+
+    def __init__(self, services: Sequence[Obj]) -> None:
+        self._by_pair: dict[tuple[str, str], list[Obj]] = {}
+        for svc in services:
+            selector = (svc.get("spec") or {}).get("selector") or {}
+            if selector:
+                pair = next(iter(sorted(selector.items())))
+                self._by_pair.setdefault(pair, []).append(svc)
+
+    def candidates(self, labels: Mapping[str, str]) -> list[Obj]:
+        return [svc for pair in labels.items() for svc in self._by_pair.get(pair, ())]
 
 
 def _service_port(svc: Obj, engine: Engine) -> int | None:
@@ -247,8 +263,9 @@ class _LabelIndex:
 def discover(config: Config, state: ClusterState) -> list[DiscoveredModel]:
     """One DiscoveredModel per configured self-hosted model, in config order."""
     pods = _LabelIndex(state.pods, _labels)
+    services = {ns: _ServiceIndex(svcs) for ns, svcs in state.services.items()}
     return [
-        _discover_one(engine, model, state, pods)
+        _discover_one(engine, model, state, pods, services)
         for engine, _index, model in config.models.by_engine()
     ]
 
@@ -258,7 +275,11 @@ def model_namespace(engine: Engine, model: SelfHostedModel) -> str:
 
 
 def _discover_one(
-    engine: Engine, model: SelfHostedModel, state: ClusterState, index: _LabelIndex
+    engine: Engine,
+    model: SelfHostedModel,
+    state: ClusterState,
+    index: _LabelIndex,
+    services: Mapping[str, _ServiceIndex],
 ) -> DiscoveredModel:
     namespace = model_namespace(engine, model)
     selector = model.selector_labels()
@@ -266,7 +287,9 @@ def _discover_one(
     verdicts = [pod_readiness(p) for p in pods]
     ready_pods = [p for p, (ok, _) in zip(pods, verdicts, strict=True) if ok]
 
-    svc = _find_service(model, pods, state.services.get(namespace, ()))
+    svc = _find_service(
+        model, pods, state.services.get(namespace, ()), services.get(namespace, _ServiceIndex(()))
+    )
     notes: list[str] = []
     if svc is not None:
         service: str | None = str(svc["metadata"]["name"])
@@ -288,6 +311,8 @@ def _discover_one(
 
     if ready_pods:
         reason = ""
+    elif namespace in state.failed_namespaces:
+        reason = f"unknown: listing namespace {namespace} failed"
     elif state.namespaces is not None and namespace not in state.namespaces:
         reason = f"namespace {namespace} missing"
     elif not pods:

@@ -16,7 +16,7 @@ from llmgw import config as config_mod
 from llmgw import discovery
 from llmgw.config import Config
 from llmgw.discovery import ClusterState, DiscoveredModel
-from llmgw.errors import InputError
+from llmgw.errors import ExternalError, InputError
 
 
 @dataclass(frozen=True)
@@ -42,21 +42,42 @@ class Rendered:
     text: str
     #: Secret values the text carries (inline mode), for masking anything shown.
     secrets: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def read_state(config: Config, source: Source) -> ClusterState:
-    if source.pods_from is not None:
-        return discovery.load_snapshot(source.pods_from)
-    raise InputError(
-        "live discovery is not available yet: pass --pods-from FILE",
-        hint="make a snapshot with: kubectl get pods,services -A -o yaml > cluster.yaml",
-    )
-
-
-def discover(config_path: Path, source: Source) -> Discovery:
+def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
     config = config_mod.load(config_path)
-    state = read_state(config, source)
-    return Discovery(config, state, discovery.discover(config, state))
+    if source.pods_from is not None:
+        if probe:
+            raise InputError(
+                "--probe asks the running engines, so it needs the cluster, not --pods-from"
+            )
+        state = discovery.load_snapshot(source.pods_from)
+        return Discovery(config, state, discovery.discover(config, state))
+    from llmgw import kube
+
+    cluster = kube.connect(kube.Connection(source.kubeconfig, source.context))
+    state = kube.read_state(config, kube.Connection(), cluster)
+    models = discovery.discover(config, state)
+    if probe:
+        configured = {
+            (engine.name, m.name) for engine, _i, m in config.models.by_engine() if m.served_name
+        }
+        models = kube.probe(cluster, models, lambda m: (m.engine, m.name) in configured)
+    return Discovery(config, state, models)
+
+
+def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
+    """Refuse to act on partial cluster data unless asked; return the warnings to show."""
+    if not state.problems:
+        return []
+    if not allow_partial:
+        raise ExternalError(
+            "cluster data is incomplete, refusing to render from it:\n  "
+            + "\n  ".join(state.problems),
+            hint="retry, or pass --allow-partial to render without the models listed there",
+        )
+    return [f"rendering from partial data; missing: {p}" for p in state.problems]
 
 
 def render(
@@ -64,11 +85,14 @@ def render(
     source: Source,
     template: Path | None = None,
     env: Mapping[str, str] | None = None,
+    allow_partial: bool = False,
+    probe: bool = False,
 ) -> Rendered:
     from llmgw import integration
     from llmgw import render as render_mod
 
-    found = discover(config_path, source)
+    found = discover(config_path, source, probe)
+    warnings = require_complete(found.state, allow_partial)
     obj = integration.build(found.config, found.models, os.environ if env is None else env)
     text = render_mod.render(template or render_mod.default_template(), obj, config_path.name)
-    return Rendered(found, obj, text, integration.inline_secret_values(obj))
+    return Rendered(found, obj, text, integration.inline_secret_values(obj), warnings)

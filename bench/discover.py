@@ -1,0 +1,107 @@
+"""Live discovery figures against the loopback API stand-in (real client, real HTTP).
+
+Run: .venv/bin/python bench/discover.py
+Goals (live discovery issue): <= 2 requests per namespace (+1 per model with --probe);
+10,000 pods in <= 3 s and <= 250 MB peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from llmgw import config, discovery, kube  # noqa: E402
+from tests.k8s_objects import pod, service  # noqa: E402
+from tests.kube_standin import Cluster, kubeconfig, serve  # noqa: E402
+
+ENGINES = ("vllm", "sglang", "tgi", "ollama", "tei")
+
+
+def build(models: int, replicas: int, unrelated: int) -> tuple[Cluster, str]:
+    cluster = Cluster()
+    lines = ["models:"]
+    for e, engine in enumerate(ENGINES):
+        lines.append(f"  {engine}:")
+        for i in range(models // len(ENGINES)):
+            name = f"{engine}-m{i}"
+            lines.append(f"    - name: {name}")
+            for r in range(replicas):
+                cluster.add(pod(f"{name}-{r}", engine, {"app": name}))
+            cluster.add(service(name, engine, {"app": name}, 8000))
+        for u in range(unrelated // len(ENGINES)):
+            cluster.add(pod(f"noise-{e}-{u}", engine, {"app": f"noise-{u % 50}"}))
+    return cluster, "\n".join(lines) + "\n"
+
+
+def requests(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/_requests") as response:
+        return int(json.load(response)["count"])
+
+
+@contextmanager
+def serve_apart(cluster: Cluster) -> Iterator[str]:
+    """The stand-in in its own process, so its CPU time is not llmgw's."""
+    queue: multiprocessing.Queue[str] = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+
+    def child() -> None:
+        with serve(cluster) as url:
+            queue.put(url)
+            stop.wait()
+
+    process = multiprocessing.get_context("fork").Process(target=child, daemon=True)
+    process.start()
+    try:
+        yield queue.get(timeout=30)
+    finally:
+        stop.set()
+        process.join(5)
+
+
+def run(models: int, replicas: int, unrelated: int, probe: bool = False) -> None:
+    cluster, text = build(models, replicas, unrelated)
+    for engine in ENGINES:
+        for i in range(models // len(ENGINES)):
+            cluster.proxy[f"{engine}/{engine}-m{i}:8000/v1/models"] = (
+                200,
+                {"data": [{"id": f"{engine}-m{i}"}]},
+            )
+    with serve_apart(cluster) as url, tempfile.TemporaryDirectory() as tmp:
+        kc = kubeconfig(Path(tmp) / "kc", url)
+        cfg = config.parse(text, Path("bench.yaml"))
+        start = time.perf_counter()
+        conn = kube.connect(kube.Connection(kc, None))
+        state = kube.read_state(cfg, kube.Connection(), conn)
+        found = discovery.discover(cfg, state)
+        listed = requests(url)
+        if probe:
+            found = kube.probe(conn, found, lambda m: False)
+        elapsed = time.perf_counter() - start
+        probed = requests(url) - listed
+    pods = sum(len(p) for p in state.pods.values())
+    ready = sum(m.ready for m in found)
+    print(
+        f"{models} models x {replicas} pods + {unrelated} unrelated: {elapsed:.2f} s, "
+        f"{listed} list requests for {len(ENGINES)} namespaces"
+        + (f", {probed} probe requests" if probe else "")
+        + f"; {pods} pods read, {ready} models ready"
+    )
+
+
+if __name__ == "__main__":
+    run(50, 2, 1000)
+    run(50, 2, 1000, probe=True)
+    run(2000, 5, 0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (process, stand-in included): {peak:.0f} MB")

@@ -1,0 +1,227 @@
+"""A small Kubernetes API stand-in on loopback: real HTTP for the real client.
+
+It honours label selectors (=, ==, !=, in, notin, exists), limit/continue paging, namespace
+GETs, and the services proxy; faults (status codes, delays) are injected by path pattern.
+Every request is logged so tests and benchmarks can count them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "test-token"
+
+
+@dataclass
+class Fault:
+    pattern: str
+    status: int = 500
+    times: int = 1_000_000
+    delay: float = 0.0
+    message: str = "injected"
+
+
+@dataclass
+class Cluster:
+    pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    services: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    namespaces: set[str] = field(default_factory=set)
+    #: services proxy answers by "ns/svc:port/path".
+    proxy: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    token: str = TOKEN
+
+    def add(self, *objects: dict[str, Any]) -> None:
+        for obj in objects:
+            ns = obj["metadata"]["namespace"]
+            self.namespaces.add(ns)
+            bucket = self.pods if obj["kind"] == "Pod" else self.services
+            bucket.setdefault(ns, []).append(obj)
+
+
+def _requirement(text: str) -> Any:
+    text = text.strip()
+    m = re.fullmatch(r"([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)", text)
+    if m:
+        key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",")}
+        if op == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    m = re.fullmatch(r"([\w./-]+)\s*(!=|==|=)\s*([\w./-]*)", text)
+    if m:
+        key, op, value = m.groups()
+        if op == "!=":
+            return lambda labels: labels.get(key) != value
+        return lambda labels: labels.get(key) == value
+    if text.startswith("!"):
+        return lambda labels: text[1:] not in labels
+    return lambda labels: text in labels
+
+
+def _split_selector(selector: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in selector:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        parts.append(current)
+    return parts
+
+
+def compile_selector(selector: str) -> Any:
+    """A predicate over a labels dict, parsed once per request."""
+    requirements = [_requirement(part) for part in _split_selector(selector) if part.strip()]
+    return lambda labels: all(req(labels) for req in requirements)
+
+
+def matches(selector: str, labels: dict[str, str]) -> bool:
+    return bool(compile_selector(selector)(labels))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    cluster: Cluster
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _status(self, code: int, message: str, reason: str = "") -> None:
+        self._send(
+            code,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "message": message,
+                "reason": reason,
+                "code": code,
+            },
+        )
+
+    def do_GET(self) -> None:
+        cluster = self.cluster
+        url = urlsplit(self.path)
+        if url.path == "/_requests":  # for benchmarks running the stand-in in another process
+            self._send(200, {"count": len(cluster.requests)})
+            return
+        cluster.requests.append(self.path)
+        for fault in cluster.faults:
+            if fault.times > 0 and re.search(fault.pattern, self.path):
+                fault.times -= 1
+                if fault.delay:
+                    time.sleep(fault.delay)
+                if fault.status:
+                    self._status(fault.status, fault.message)
+                    return
+        if self.headers.get("Authorization") != f"Bearer {cluster.token}":
+            self._status(401, "Unauthorized", "Unauthorized")
+            return
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(pods|services)", url.path)
+        if m:
+            self._list(m.group(1), m.group(2), query)
+            return
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)", url.path)
+        if m:
+            if m.group(1) in cluster.namespaces:
+                self._send(
+                    200, {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": m.group(1)}}
+                )
+            else:
+                self._status(404, f'namespaces "{m.group(1)}" not found', "NotFound")
+            return
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy/(.*)", url.path)
+        if m:
+            key = f"{m.group(1)}/{m.group(2)}/{m.group(3)}"
+            status, body = cluster.proxy.get(key, (503, {"message": "no endpoints available"}))
+            self._send(status, body)
+            return
+        self._status(
+            404, f"the server could not find the requested resource {url.path}", "NotFound"
+        )
+
+    def _list(self, namespace: str, resource: str, query: dict[str, str]) -> None:
+        source = self.cluster.pods if resource == "pods" else self.cluster.services
+        selector = query.get("labelSelector", "")
+        items = [
+            o
+            for o in source.get(namespace, [])
+            if matches(selector, o["metadata"].get("labels") or {})
+        ]
+        start = int(query.get("continue") or 0)
+        limit = int(query.get("limit") or 0) or len(items) or 1
+        page = items[start : start + limit]
+        token = str(start + limit) if start + limit < len(items) else ""
+        kind = "PodList" if resource == "pods" else "ServiceList"
+        stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page]
+        self._send(
+            200,
+            {
+                "kind": kind,
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": "12345", "continue": token},
+                "items": stripped,
+            },
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout test) is expected; no traceback on stderr."""
+
+
+@contextmanager
+def serve(cluster: Cluster) -> Iterator[str]:
+    """Serve ``cluster`` on 127.0.0.1; yields the base URL."""
+    handler = type("Handler", (_Handler,), {"cluster": cluster})
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def kubeconfig(path: Path, server: str, token: str = TOKEN, context: str = "test") -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "standin", "cluster": {"server": server}}],
+                "users": [{"name": "dev", "user": {"token": token}}],
+                "contexts": [{"name": context, "context": {"cluster": "standin", "user": "dev"}}],
+                "current-context": context,
+            }
+        )
+    )
+    return path

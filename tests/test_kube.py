@@ -1,0 +1,334 @@
+"""Live discovery through the real kubernetes client against the loopback API stand-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from llmgw import config, discovery, kube
+from llmgw.errors import ExternalError, InputError
+from tests.conftest import REPO, Result
+from tests.k8s_objects import pod, service
+from tests.kube_standin import Cluster, Fault, kubeconfig, serve
+
+Cli = Callable[..., Result]
+EXAMPLE = REPO / "config.example.yaml"
+
+
+@pytest.fixture
+def cluster() -> Cluster:
+    c = Cluster()
+    c.add(
+        pod("a-1", "vllm", {"app": "a"}, args=["--served-model-name", "org/a"]),
+        pod("a-2", "vllm", {"app": "a"}),
+        pod("b-1", "vllm", {"app": "b"}, state="crashloop"),
+        pod("noise-1", "vllm", {"app": "noise"}),
+        pod("e-1", "tei", {"app": "e"}, args=["--model-id", "BAAI/bge"]),
+        service("a", "vllm", {"app": "a"}, 8000),
+        service("emb", "tei", {"app": "e"}, 80),
+    )
+    return c
+
+
+@pytest.fixture
+def api(cluster: Cluster, tmp_path: Path) -> Iterator[Path]:
+    with serve(cluster) as url:
+        yield kubeconfig(tmp_path / "kubeconfig", url)
+
+
+def cfg(
+    write: Callable[[str, str], Path],
+    models: str = "  vllm: [{name: a}, {name: b}]\n  tei: [{name: e}]\n",
+) -> config.Config:
+    return config.load(write("config.yaml", "models:\n" + models))
+
+
+def read(c: config.Config, kc: Path) -> discovery.ClusterState:
+    return kube.read_state(c, kube.Connection(kc, None))
+
+
+def test_live_and_snapshot_decide_alike(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    c = cfg(write)
+    live = discovery.discover(c, read(c, api))
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(kube.snapshot(read(c, api))))
+    from_file = discovery.discover(c, discovery.load_snapshot(snap))
+    assert live == from_file
+    by_name = {m.name: m for m in live}
+    assert (by_name["a"].ready, by_name["a"].ready_replicas, by_name["a"].served_name) == (
+        True,
+        2,
+        "org/a",
+    )
+    assert by_name["b"].reason == "CrashLoopBackOff"
+    assert by_name["e"].api_base == "http://emb.tei:80/v1"
+
+
+def test_one_list_per_namespace_with_a_covering_selector(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    c = cfg(write)
+    state = read(c, api)
+    pod_lists = [r for r in cluster.requests if "/pods" in r]
+    assert len(pod_lists) == 2 and len(cluster.requests) == 4
+    assert any("labelSelector=app+in+%28a%2Cb%29" in r for r in pod_lists)
+    assert [p["metadata"]["name"] for p in state.pods["vllm"]] == ["a-1", "a-2", "b-1"]  # no noise
+    assert state.source.endswith("(context test)")
+
+
+def test_requests_do_not_grow_with_models(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    many = "  vllm:\n" + "".join(f"    - name: m{i}\n" for i in range(60))
+    read(cfg(write, many), api)
+    assert len(cluster.requests) == 2
+
+
+def test_paging_follows_continue_tokens(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube, "PAGE_SIZE", 1)
+    state = read(cfg(write), api)
+    assert len(state.pods["vllm"]) == 3
+    assert any("continue=2" in r for r in cluster.requests)
+
+
+def test_expired_continue_token_restarts_once(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube, "PAGE_SIZE", 1)
+    cluster.faults.append(
+        Fault(r"vllm/pods.*continue=2", status=410, times=1, message="too old resource version")
+    )
+    state = read(cfg(write), api)
+    assert sorted(p["metadata"]["name"] for p in state.pods["vllm"]) == ["a-1", "a-2", "b-1"]
+    assert not state.problems
+
+
+def test_custom_selector_forces_a_second_list(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.add(pod("x-1", "vllm", {"model": "x"}))
+    state = read(
+        cfg(write, "  vllm:\n    - name: a\n    - name: x\n      selector: {model: x}\n"), api
+    )
+    assert len([r for r in cluster.requests if "/pods" in r]) == 2
+    assert {p["metadata"]["name"] for p in state.pods["vllm"]} == {"a-1", "a-2", "x-1"}
+
+
+def test_missing_namespace_is_not_a_crash(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    c = cfg(write, "  vllm: [{name: a}]\n  ollama: [{name: o}]\n")
+    found = {m.name: m for m in discovery.discover(c, read(c, api))}
+    assert found["o"].reason == "namespace ollama missing"
+    assert found["a"].ready
+
+
+def test_401_names_cluster_and_context(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.token = "rotated"
+    with pytest.raises(ExternalError) as info:
+        read(cfg(write), api)
+    assert "401 Unauthorized" in info.value.message and "(context test)" in info.value.message
+    assert info.value.exit_code == 3
+
+
+def test_403_names_verb_resource_namespace_and_rbac(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.faults.append(Fault(r"/namespaces/tei/pods", status=403, message="forbidden"))
+    with pytest.raises(ExternalError) as info:
+        read(cfg(write), api)
+    assert "403 Forbidden: cannot list pods in namespace tei" in info.value.message
+    assert info.value.hint and "docs/rbac.yaml" in info.value.hint
+    assert (REPO / "docs/rbac.yaml").is_file()
+
+
+def test_500_part_way_marks_the_data_incomplete(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.faults.append(
+        Fault(r"/namespaces/tei/services", status=500, message="etcd leader changed")
+    )
+    c = cfg(write)
+    state = read(c, api)
+    assert state.problems and "500 etcd leader changed" in state.problems[0]
+    found = {m.name: m for m in discovery.discover(c, state)}
+    assert found["e"].reason == "unknown: listing namespace tei failed"
+    assert found["a"].ready
+
+
+def test_slow_server_times_out_as_incomplete(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube, "LIST_TIMEOUT", 0.3)
+    cluster.faults.append(Fault(r"/namespaces/tei/pods", status=0, delay=1.0, times=1))
+    state = read(cfg(write), api)
+    assert state.problems and "timed out" in state.problems[0]
+
+
+def test_unreachable_server(tmp_path: Path, write: Callable[[str, str], Path]) -> None:
+    kc = kubeconfig(tmp_path / "kc", "http://127.0.0.1:9")
+    with pytest.raises(ExternalError) as info:
+        read(cfg(write), kc)
+    assert "API server unreachable" in info.value.message and "127.0.0.1:9" in info.value.message
+
+
+def test_kubeconfig_resolution_order(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube/config").write_text("{}")
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.write_text("{}")
+    two.write_text("{}")
+    assert kube.kubeconfig_path(None, {}, home) == str(home / ".kube/config")
+    assert (
+        kube.kubeconfig_path(None, {"KUBECONFIG": f"{one}:{tmp_path / 'gone'}:{two}"}, home)
+        == f"{one}:{two}"
+    )
+    assert kube.kubeconfig_path(one, {"KUBECONFIG": str(two)}, home) == str(one)
+    assert kube.kubeconfig_path(None, {}, tmp_path) is None
+    with pytest.raises(InputError, match="KUBECONFIG names no file"):
+        kube.kubeconfig_path(None, {"KUBECONFIG": str(tmp_path / "gone")}, home)
+
+
+def test_no_kubeconfig_and_not_in_a_pod(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        kube.connect(kube.Connection(), env={}, home=tmp_path)
+    assert (
+        "no kubeconfig found" in info.value.message
+        and info.value.hint
+        and "--pods-from" in info.value.hint
+    )
+
+
+def test_in_cluster_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubernetes.config import incluster_config
+
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text("sa-token")
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    cluster = kube.connect(kube.Connection(), env=env, home=tmp_path)
+    assert cluster.context == "in-cluster" and cluster.server == "https://10.96.0.1:443"
+
+
+def test_unknown_context(api: Path) -> None:
+    with pytest.raises(InputError) as info:
+        kube.connect(kube.Connection(api, "prod"))
+    assert (
+        "context 'prod' is not in" in info.value.message
+        and info.value.hint == "known contexts: test"
+    )
+
+
+def test_probe_uses_the_served_id_and_marks_failures(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.proxy["vllm/a:8000/v1/models"] = (
+        200,
+        {"object": "list", "data": [{"id": "org/a-v2", "object": "model"}]},
+    )
+    c = cfg(write)
+    conn = kube.connect(kube.Connection(api, None))
+    models = discovery.discover(c, kube.read_state(c, kube.Connection(), conn))
+    before = len(cluster.requests)
+    probed = {m.name: m for m in kube.probe(conn, models, lambda m: m.name == "a")}
+    assert probed["a"].served_name == "org/a-v2"
+    assert any("not 'org/a' as configured" in n for n in probed["a"].notes)
+    assert any(n.startswith("unverified:") and "503" in n for n in probed["e"].notes)
+    assert probed["b"] == next(m for m in models if m.name == "b")  # not ready: not probed
+    assert len(cluster.requests) - before == 2
+
+
+def test_probe_ollama_tags(cluster: Cluster, api: Path, write: Callable[[str, str], Path]) -> None:
+    cluster.add(
+        pod("o-1", "ollama", {"app": "o"}), service("ollama", "ollama", {"app": "o"}, 11434)
+    )
+    cluster.proxy["ollama/ollama:11434/api/tags"] = (
+        200,
+        {"models": [{"name": "llama3.2:3b", "model": "llama3.2:3b"}]},
+    )
+    c = cfg(write, "  ollama: [{name: o}]\n")
+    conn = kube.connect(kube.Connection(api, None))
+    probed = kube.probe(
+        conn, discovery.discover(c, kube.read_state(c, kube.Connection(), conn)), lambda m: False
+    )
+    assert probed[0].served_name == "llama3.2:3b"
+
+
+def test_cli_discover_live_save_and_read_back(cli: Cli, api: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "snap.yaml"
+    live = cli("-c", EXAMPLE, "discover", "--kubeconfig", api, "-o", "json", "--save", saved)
+    assert live.code == 0, live.err
+    again = cli("-c", EXAMPLE, "discover", "--pods-from", saved, "-o", "json")
+    assert json.loads(live.out)["models"] == json.loads(again.out)["models"]
+    assert json.loads(live.out)["source"].startswith("cluster http://127.0.0.1:")
+    assert YAML(typ="safe").load(saved.read_text())["kind"] == "List"
+
+
+def test_cli_render_refuses_partial_data(
+    cli: Cli, cluster: Cluster, api: Path, tmp_path: Path, write: Callable[[str, str], Path]
+) -> None:
+    conf = write(
+        "config.yaml",
+        "bedrock:\n  llm: [{name: c, model: m.c}]\nmodels:\n  vllm: [{name: a}]\n  tei: [{name: e}]\n",
+    )
+    cluster.faults.append(Fault(r"/namespaces/tei/pods", status=503, message="unavailable"))
+    out = tmp_path / "v.yaml"
+    refused = cli("render", "-c", conf, "--kubeconfig", api, "--out", out)
+    assert refused.code == 3 and "incomplete" in refused.err and not out.exists()
+    allowed = cli("render", "-c", conf, "--kubeconfig", api, "--out", out, "--allow-partial")
+    assert allowed.code == 0 and "WARNING" in allowed.err and "tei" in allowed.err
+    names = [
+        e["model_name"]
+        for e in YAML(typ="safe").load(out.read_text())["proxy_config"]["model_list"]
+    ]
+    assert names == ["c", "a"]
+
+
+def test_cli_discover_exit_3_when_incomplete(cli: Cli, cluster: Cluster, api: Path) -> None:
+    cluster.faults.append(Fault(r"/namespaces/tgi/", status=500))
+    result = cli("-c", EXAMPLE, "discover", "--kubeconfig", api)
+    assert result.code == 3 and "warning: incomplete" in result.err
+
+
+def test_cli_probe_needs_a_cluster(cli: Cli) -> None:
+    result = cli(
+        "-c", EXAMPLE, "discover", "--pods-from", REPO / "examples/cluster.yaml", "--probe"
+    )
+    assert result.code == 2 and "--probe" in result.err
+
+
+def test_cli_context_and_kubeconfig_env(
+    cli: Cli, api: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(api))
+    result = cli("-c", EXAMPLE, "discover", "--context", "test")
+    assert result.code == 0 and "(context test)" in result.out
+
+
+def test_very_long_selector_lists_the_namespace_instead(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    many = "  vllm:\n    - name: a\n" + "".join(
+        f"    - name: model-with-a-long-name-{i}\n" for i in range(100)
+    )
+    c = cfg(write, many)
+    state = read(c, api)
+    pod_lists = [r for r in cluster.requests if "/pods" in r]
+    assert len(pod_lists) == 1 and "labelSelector" not in pod_lists[0]
+    found = {m.name: m for m in discovery.discover(c, state)}
+    assert found["a"].ready and not found["model-with-a-long-name-0"].ready
