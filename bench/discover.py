@@ -104,4 +104,4 @@ if __name__ == "__main__":
     run(50, 2, 1000, probe=True)
     run(2000, 5, 0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (process, stand-in included): {peak:.0f} MB")
+    print(f"peak memory of this process (llmgw and the generated objects): {peak:.0f} MB")
