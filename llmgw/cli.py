@@ -220,6 +220,62 @@ def render(
     err.print(f"wrote {out_path} with {len(served)} models: {', '.join(served)}", markup=False)
 
 
+@app.command("add-bedrock-model")
+def add_bedrock_model(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The model_name clients will ask for.")],
+    model_id: Annotated[
+        str,
+        typer.Argument(help="Bedrock model or inference profile id, e.g. us.amazon.nova-pro-v1:0."),
+    ],
+    config: ConfigOpt = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="AWS region [default: bedrock.region, else AWS config]."),
+    ] = None,
+    embedding: Annotated[
+        bool, typer.Option("--embedding", help="Add to bedrock.embedding instead of bedrock.llm.")
+    ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option("--validate/--no-validate", help="Check the id with AWS first (offline: no)."),
+    ] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the change; write nothing.")
+    ] = False,
+) -> None:
+    """Add a Bedrock model to the config, checked with AWS, comments and layout kept."""
+    from llmgw import addmodel
+    from llmgw import output as out
+
+    result = addmodel.add(
+        addmodel.AddRequest(
+            _config_path(ctx, config), name, model_id, region, embedding, validate, dry_run
+        )
+    )
+    err = out.err()
+    if result.checked is not None:
+        c = result.checked
+        err.print(
+            f"checked: {c.kind} {c.model_id} ({c.name}) is {c.status} in {c.region}", markup=False
+        )
+        for warning in c.warnings:
+            err.print(f"warning: {warning}", markup=False)
+    else:
+        err.print("not checked with AWS (--no-validate)", markup=False)
+    sys.stdout.write(result.diff)
+    sys.stdout.write("\n# the model_list entry render will produce:\n")
+    out.dump([result.entry], "yaml")
+    path = _config_path(ctx, config)
+    if result.written:
+        err.print(
+            f"added {name} to bedrock.{result.section} in {path}; roll it out with `llmgw deploy`",
+            markup=False,
+        )
+    else:
+        err.print(f"dry run: {path} is unchanged", markup=False)
+
+
 def _served_names(integration: dict[str, object]) -> list[str]:
     names: list[str] = []
     bedrock = integration["bedrock"]

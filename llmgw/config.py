@@ -336,6 +336,8 @@ def parse(text: str, path: Path) -> Config:
         raise InputError(
             f"{path}:1:1: the config must be a mapping of sections (gateway, models, …)"
         )
+    # Top-level `x-…` keys hold YAML anchors to reuse (as in Compose files); llmgw ignores them.
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:

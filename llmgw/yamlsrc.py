@@ -63,6 +63,8 @@ def _loader() -> Any:
             def construct_mapping(self, node: Any, deep: bool = False) -> Any:
                 seen: set[Any] = set()
                 for key_node, _value in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # `<<: *defaults`: merged keys may be overridden
                     key = self.construct_object(key_node, deep=deep)
                     if isinstance(key, list | dict):
                         continue

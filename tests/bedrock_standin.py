@@ -1,0 +1,116 @@
+"""A Bedrock control-plane stand-in on loopback, for real boto3 clients (AWS_ENDPOINT_URL_BEDROCK)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+ARN = "arn:aws:bedrock:us-west-2::foundation-model/"
+
+
+def foundation(
+    model_id: str, status: str = "ACTIVE", inference: tuple[str, ...] = ("ON_DEMAND",)
+) -> dict[str, Any]:
+    return {
+        "modelArn": ARN + model_id,
+        "modelId": model_id,
+        "modelName": model_id.split(".")[-1],
+        "providerName": model_id.split(".")[0],
+        "inputModalities": ["TEXT"],
+        "outputModalities": ["TEXT"],
+        "responseStreamingSupported": True,
+        "customizationsSupported": [],
+        "inferenceTypesSupported": list(inference),
+        "modelLifecycle": {"status": status},
+    }
+
+
+def profile(profile_id: str, model_id: str) -> dict[str, Any]:
+    return {
+        "inferenceProfileName": f"US {model_id}",
+        "description": "cross-region",
+        "createdAt": "2025-01-01T00:00:00Z",
+        "updatedAt": "2025-01-01T00:00:00Z",
+        "inferenceProfileArn": f"arn:aws:bedrock:us-west-2:123456789012:inference-profile/{profile_id}",
+        "models": [{"modelArn": ARN + model_id}],
+        "inferenceProfileId": profile_id,
+        "status": "ACTIVE",
+        "type": "SYSTEM_DEFINED",
+    }
+
+
+class Bedrock:
+    def __init__(self) -> None:
+        self.models: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.requests: list[str] = []
+
+    def add_model(self, model_id: str, **kwargs: Any) -> None:
+        self.models[model_id] = foundation(model_id, **kwargs)
+
+    def add_profile(self, profile_id: str, model_id: str) -> None:
+        self.profiles[profile_id] = profile(profile_id, model_id)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    bedrock: Bedrock
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any, error: str = "") -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if error:
+            self.send_header("x-amzn-ErrorType", error)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        self.bedrock.requests.append(path)
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        b = self.bedrock
+        if parts == ["foundation-models"]:
+            self._send(200, {"modelSummaries": list(b.models.values())})
+        elif parts == ["inference-profiles"]:
+            self._send(200, {"inferenceProfileSummaries": list(b.profiles.values())})
+        elif len(parts) == 2 and parts[0] == "foundation-models":
+            if parts[1] in b.models:
+                self._send(200, {"modelDetails": b.models[parts[1]]})
+            else:
+                self._send(
+                    404,
+                    {"message": "Could not resolve the foundation model"},
+                    "ResourceNotFoundException",
+                )
+        elif len(parts) == 2 and parts[0] == "inference-profiles":
+            if parts[1] in b.profiles:
+                self._send(200, b.profiles[parts[1]])
+            else:
+                self._send(
+                    404, {"message": "Inference profile not found"}, "ResourceNotFoundException"
+                )
+        else:
+            self._send(404, {"message": "unknown path"}, "ResourceNotFoundException")
+
+
+@contextmanager
+def serve(bedrock: Bedrock) -> Iterator[str]:
+    handler = type("Handler", (_Handler,), {"bedrock": bedrock})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,194 @@
+"""`llmgw add-bedrock-model` end to end: real boto3 against a loopback Bedrock stand-in."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from llmgw import config
+from tests.bedrock_standin import Bedrock, serve
+from tests.conftest import REPO, Result
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bedrock]:
+    bedrock = Bedrock()
+    bedrock.add_model("openai.gpt-oss-20b-1:0")
+    bedrock.add_model("amazon.titan-embed-text-v2:0")
+    bedrock.add_model("anthropic.claude-sonnet-4-20250514-v1:0", inference=("INFERENCE_PROFILE",))
+    bedrock.add_profile(
+        "us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0"
+    )
+    with serve(bedrock) as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+        yield bedrock
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text((REPO / "config.example.yaml").read_text())
+    path.chmod(0o640)
+    return path
+
+
+def test_adds_checks_and_shows_the_entry(cli: Cli, cfg: Path, aws: Bedrock) -> None:
+    before = cfg.read_text()
+    result = cli("-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0")
+    assert result.code == 0, result.err
+    assert (
+        "checked: foundation model openai.gpt-oss-20b-1:0" in result.err
+        and "ACTIVE in us-west-2" in result.err
+    )
+    assert "+    - name: gpt-oss-20b" in result.out
+    assert 'model: "bedrock/openai.gpt-oss-20b-1:0"' in result.out
+    after = cfg.read_text()
+    assert after.startswith(before[: before.index("  embedding: []")])
+    assert (
+        after.replace("    - name: gpt-oss-20b\n      model: openai.gpt-oss-20b-1:0\n", "")
+        == before
+    )
+    assert cfg.stat().st_mode & 0o777 == 0o640
+    assert config.load(cfg).bedrock.llm[-1].name == "gpt-oss-20b"
+    assert "/foundation-models/openai.gpt-oss-20b-1%3A0" in aws.requests
+
+
+def test_embedding_section(cli: Cli, cfg: Path, aws: Bedrock) -> None:
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "titan-v2", "amazon.titan-embed-text-v2:0", "--embedding"
+    )
+    assert result.code == 0, result.err
+    assert [m.name for m in config.load(cfg).bedrock.embedding] == ["titan-v2"]
+    assert "mode: embedding" in result.out
+
+
+def test_dry_run_writes_nothing(cli: Cli, cfg: Path, aws: Bedrock) -> None:
+    before = cfg.read_text()
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0", "--dry-run"
+    )
+    assert (
+        result.code == 0 and "+    - name: gpt-oss-20b" in result.out and "unchanged" in result.err
+    )
+    assert cfg.read_text() == before
+    assert sorted(p.name for p in cfg.parent.iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["claude-3.7-sonnet", "openai.gpt-oss-20b-1:0"],
+            "bedrock.llm[0] already holds the name 'claude-3.7-sonnet'",
+        ),
+        (
+            ["other", "us.amazon.nova-premier-v1:0"],
+            "bedrock.llm[1] already holds the model id 'us.amazon.nova-premier-v1:0'",
+        ),
+        (
+            ["qwen3-8b-fp8-neuron", "openai.gpt-oss-20b-1:0"],
+            "models.vllm[1] already holds the name",
+        ),
+    ],
+)
+def test_duplicates_leave_the_file_untouched(
+    cli: Cli, cfg: Path, aws: Bedrock, args: list[str], message: str
+) -> None:
+    before = cfg.read_text()
+    result = cli("-c", cfg, "add-bedrock-model", *args)
+    assert result.code == 2 and message in result.err
+    assert f"{cfg}:" in result.err
+    assert cfg.read_text() == before
+
+
+def test_unknown_id_suggests_and_writes_nothing(cli: Cli, cfg: Path, aws: Bedrock) -> None:
+    before = cfg.read_text()
+    result = cli("-c", cfg, "add-bedrock-model", "gpt", "openai.gpt-oss-20b-v1:0")
+    assert result.code == 2 and "did you mean: openai.gpt-oss-20b-1:0" in result.err
+    assert cfg.read_text() == before
+
+
+def test_profile_only_model_points_to_the_profile(cli: Cli, cfg: Path, aws: Bedrock) -> None:
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "sonnet-4", "anthropic.claude-sonnet-4-20250514-v1:0"
+    )
+    assert result.code == 2
+    assert "use the inference profile id us.anthropic.claude-sonnet-4-20250514-v1:0" in result.err
+    ok = cli(
+        "-c", cfg, "add-bedrock-model", "sonnet-4", "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    )
+    assert ok.code == 0 and "inference profile" in ok.err
+
+
+def test_region_flag_is_recorded_when_it_differs(cli: Cli, cfg: Path, aws: Bedrock) -> None:
+    result = cli(
+        "-c",
+        cfg,
+        "add-bedrock-model",
+        "gpt-oss-20b",
+        "openai.gpt-oss-20b-1:0",
+        "--region",
+        "us-east-1",
+    )
+    assert result.code == 0, result.err
+    added = config.load(cfg).bedrock.llm[-1]
+    assert added.region == "us-east-1"
+    assert "aws_region_name: us-east-1" in result.out
+
+
+def test_no_validate_works_offline(cli: Cli, cfg: Path) -> None:
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0", "--no-validate"
+    )
+    assert result.code == 0 and "not checked with AWS" in result.err
+
+
+def test_no_credentials_is_exit_3_and_untouched(
+    cli: Cli, cfg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:9")
+    before = cfg.read_text()
+    result = cli("-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0")
+    assert result.code == 3 and "no AWS credentials found" in result.err
+    assert cfg.read_text() == before
+
+
+def test_bad_name_is_refused(cli: Cli, cfg: Path) -> None:
+    result = cli("-c", cfg, "add-bedrock-model", "two\nlines", "m.x", "--no-validate")
+    assert result.code == 2 and "invalid model name" in result.err
+
+
+def test_concurrent_runs_lose_no_entry(cfg: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llmgw",
+                "-c",
+                str(cfg),
+                "add-bedrock-model",
+                f"m{i}",
+                f"vendor.model-{i}",
+                "--no-validate",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for i in range(8)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    names = {m.name for m in config.load(cfg).bedrock.llm}
+    assert {f"m{i}" for i in range(8)} <= names
