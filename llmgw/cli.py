@@ -220,6 +220,119 @@ def render(
     err.print(f"wrote {out_path} with {len(served)} models: {', '.join(served)}", markup=False)
 
 
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    pods_from: PodsFromOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: Annotated[
+        str | None,
+        typer.Option(
+            "--kube-context", "--context", help="Kubeconfig context (also given to helm)."
+        ),
+    ] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="Helm release [default: gateway.release].")
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="Namespace [default: gateway.namespace]."),
+    ] = None,
+    chart: Annotated[
+        str | None,
+        typer.Option(
+            "--chart", help="Chart: oci:// reference, directory or .tgz [default: gateway.chart]."
+        ),
+    ] = None,
+    chart_version: Annotated[
+        str | None,
+        typer.Option("--chart-version", help="Chart version [default: gateway.chart_version]."),
+    ] = None,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="How long helm waits for the rollout.")
+    ] = "10m",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the rollout.")] = True,
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Where the deployed values are kept.", dir_okay=False)
+    ] = Path("values.rendered.yaml"),
+    template: Annotated[
+        Path | None, typer.Option("--template", help="Jinja2 values template.", dir_okay=False)
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; exit 1 if anything would.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    allow_removal: Annotated[
+        bool, typer.Option("--allow-removal", help="Deploy even if served models would be dropped.")
+    ] = False,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial", help="Deploy even when listing part of the cluster failed."
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the full values diff.")
+    ] = False,
+) -> None:
+    """Render, preview, and roll the gateway out with helm upgrade --install."""
+    from llmgw import deploy as deploy_mod
+    from llmgw import pipeline
+
+    settings = deploy_mod.Settings(
+        config_path=_config_path(ctx, config),
+        source=pipeline.Source(pods_from, kubeconfig, kube_context),
+        template=template,
+        out=out_path,
+        release=release,
+        namespace=namespace,
+        chart=chart,
+        chart_version=chart_version,
+        timeout=timeout,
+        wait=wait,
+        kube_context=kube_context,
+        dry_run=dry_run,
+        yes=yes,
+        allow_removal=allow_removal,
+        allow_partial=allow_partial,
+    )
+    _run_deploy(settings, verbose)
+
+
+def _run_deploy(settings: object, verbose: bool) -> None:
+    from llmgw import deploy as deploy_mod
+    from llmgw import output as out
+
+    assert isinstance(settings, deploy_mod.Settings)
+    reporter = out.DeployReporter(verbose)
+    try:
+        outcome = deploy_mod.run(settings, reporter)
+    finally:
+        reporter.stop()
+    err = out.err()
+    for warning in outcome.warnings:
+        err.print(f"WARNING: {warning}", markup=False, style="bold red")
+    if not outcome.preview.changes:
+        err.print(
+            "no changes: the live release already runs these values; helm was not run", markup=False
+        )
+        return
+    if not outcome.applied:
+        err.print("dry run: nothing was applied", markup=False)
+        raise typer.Exit(EXIT_DIFFERENCE)
+    err.print(
+        f"deployed {outcome.release} revision {outcome.revision or '?'} "
+        f"with {len(outcome.models)} models: {', '.join(outcome.models)}",
+        markup=False,
+    )
+    if outcome.url:
+        err.print(f"gateway: {outcome.url}", markup=False)
+    err.print(
+        f"from your machine: {outcome.port_forward}, then http://localhost:4000", markup=False
+    )
+
+
 @app.command("add-bedrock-model")
 def add_bedrock_model(
     ctx: typer.Context,
@@ -243,8 +356,24 @@ def add_bedrock_model(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the change; write nothing.")
     ] = False,
+    then_deploy: Annotated[
+        bool, typer.Option("--deploy", help="Then roll it out with `llmgw deploy`.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --deploy: do not ask.")] = False,
+    pods_from: PodsFromOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: Annotated[
+        str | None, typer.Option("--kube-context", "--context", help="With --deploy: context.")
+    ] = None,
 ) -> None:
     """Add a Bedrock model to the config, checked with AWS, comments and layout kept."""
+    from llmgw.errors import InputError
+
+    if dry_run and then_deploy:
+        raise InputError(
+            "--dry-run writes nothing, so there is nothing to --deploy",
+            hint="preview the rollout afterwards with `llmgw deploy --dry-run`",
+        )
     from llmgw import addmodel
     from llmgw import output as out
 
@@ -267,13 +396,25 @@ def add_bedrock_model(
     sys.stdout.write("\n# the model_list entry render will produce:\n")
     out.dump([result.entry], "yaml")
     path = _config_path(ctx, config)
-    if result.written:
-        err.print(
-            f"added {name} to bedrock.{result.section} in {path}; roll it out with `llmgw deploy`",
-            markup=False,
-        )
-    else:
+    if not result.written:
         err.print(f"dry run: {path} is unchanged", markup=False)
+        return
+    err.print(f"added {name} to bedrock.{result.section} in {path}", markup=False)
+    if not then_deploy:
+        err.print("roll it out with `llmgw deploy`", markup=False)
+        return
+    from llmgw import deploy as deploy_mod
+    from llmgw import pipeline
+
+    _run_deploy(
+        deploy_mod.Settings(
+            config_path=path,
+            source=pipeline.Source(pods_from, kubeconfig, kube_context),
+            kube_context=kube_context,
+            yes=yes,
+        ),
+        verbose=False,
+    )
 
 
 def _served_names(integration: dict[str, object]) -> list[str]:

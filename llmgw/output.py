@@ -89,3 +89,69 @@ def dump(data: Any, fmt: str, stream: TextIO | None = None) -> None:
         from llmgw.render import block
 
         stream.write(block(data, 0).lstrip("\n") + "\n")
+
+
+class DeployReporter:
+    """Phases with a spinner and elapsed time on a terminal, plain lines elsewhere."""
+
+    def __init__(self, verbose: bool) -> None:
+        import time
+
+        self.verbose = verbose
+        self.started = time.monotonic()
+        self.stream = sys.stderr
+        self._progress: Any = None
+        self._task: Any = None
+
+    def phase(self, name: str) -> None:
+        import time
+
+        if not self.stream.isatty():
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"[{elapsed:5.1f}s] {name}\n")
+            return
+        if self._progress is None:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=err(),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(name)
+        self._progress.update(self._task, description=name)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def preview(self, preview: Any) -> None:
+        self.stop()
+        write = sys.stdout.write
+        if preview.new_install:
+            write("new install: no release with this name yet\n")
+        if not preview.changes:
+            return
+        for label, names in (
+            ("added", preview.added),
+            ("removed", preview.removed),
+            ("changed", preview.changed),
+        ):
+            for name in names:
+                write(f"model {label}: {name}\n")
+        for path in preview.other:
+            write(f"value changed: {path}\n")
+        if self.verbose:
+            write(preview.diff)
+
+    def confirm(self, question: str) -> bool | None:
+        self.stop()
+        if not sys.stdin.isatty():
+            return None
+        import typer
+
+        return bool(typer.confirm(question, default=False, err=True))

@@ -312,7 +312,12 @@ def compare(path: Path, new: str, redact: Sequence[str] = ()) -> Comparison:
             tofile=f"{path} (rendered)",
         )
     )
-    return Comparison(True, _SECRET_LINE.sub(r"\1********", mask(diff, redact)))
+    return Comparison(True, redact_diff(diff, redact))
+
+
+def redact_diff(diff: str, secrets: Sequence[str]) -> str:
+    """Mask secrets in a diff: the known values, and any value under a secret key."""
+    return _SECRET_LINE.sub(r"\1********", mask(diff, secrets))
 
 
 def mask(text: str, secrets: Sequence[str]) -> str:

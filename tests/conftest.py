@@ -36,6 +36,22 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for var in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+
+
+@pytest.fixture
+def real_helm() -> str:
+    """The real helm binary (.ci/run installs it with tools/install-helm.sh)."""
+    import os
+
+    path = os.environ.get("LLMGW_TEST_HELM") or str(REPO / ".cache/tools/helm")
+    if not Path(path).is_file():
+        message = f"no helm binary at {path}: run tools/install-helm.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture

@@ -39,6 +39,9 @@ class Cluster:
     #: services proxy answers by "ns/svc:port/path".
     proxy: dict[str, tuple[int, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    #: Secrets written with server-side apply, by "ns/name": (query, body).
+    applied: dict[str, tuple[dict[str, str], dict[str, Any]]] = field(default_factory=dict)
+    content_types: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     token: str = TOKEN
 
@@ -164,6 +167,51 @@ class _Handler(BaseHTTPRequestHandler):
         self._status(
             404, f"the server could not find the requested resource {url.path}", "NotFound"
         )
+
+    def _check(self) -> bool:
+        cluster = self.cluster
+        cluster.requests.append(f"{self.command} {self.path}")
+        for fault in cluster.faults:
+            if fault.times > 0 and re.search(fault.pattern, f"{self.command} {self.path}"):
+                fault.times -= 1
+                self._status(fault.status, fault.message)
+                return False
+        if self.headers.get("Authorization") != f"Bearer {cluster.token}":
+            self._status(401, "Unauthorized", "Unauthorized")
+            return False
+        return True
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.cluster.content_types.append(self.headers.get("Content-Type", ""))
+        return dict(json.loads(self.rfile.read(length) or b"{}"))
+
+    def do_PATCH(self) -> None:
+        if not self._check():
+            return
+        url = urlsplit(self.path)
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/secrets/([^/]+)", url.path)
+        body = self._body()
+        if not m or m.group(1) not in self.cluster.namespaces:
+            self._status(404, "not found", "NotFound")
+            return
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        self.cluster.applied[f"{m.group(1)}/{m.group(2)}"] = (query, body)
+        self._send(200, body)
+
+    def do_POST(self) -> None:
+        if not self._check():
+            return
+        body = self._body()
+        if urlsplit(self.path).path == "/api/v1/namespaces":
+            name = body["metadata"]["name"]
+            if name in self.cluster.namespaces:
+                self._status(409, f'namespaces "{name}" already exists', "AlreadyExists")
+                return
+            self.cluster.namespaces.add(name)
+            self._send(201, body)
+            return
+        self._status(404, "not found", "NotFound")
 
     def _list(self, namespace: str, resource: str, query: dict[str, str]) -> None:
         source = self.cluster.pods if resource == "pods" else self.cluster.services

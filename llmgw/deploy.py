@@ -1,0 +1,257 @@
+"""``llmgw deploy``: render, preview, guard, write secrets, helm upgrade, report.
+
+Nothing outside is touched until every check has passed: the values render and validate, the
+chart is pinned, every secret's environment variable is set, the chart renders the values
+(``helm template``), the preview is shown and accepted, and no served model would be dropped
+by accident. The values file on disk is replaced only after helm succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from llmgw import files, helm, integration, pipeline, render, yamlsrc
+from llmgw.config import Config, resolve_secret
+from llmgw.discovery import DiscoveredModel
+from llmgw.errors import InputError, RefusedError
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    source: pipeline.Source
+    template: Path | None = None
+    out: Path = Path("values.rendered.yaml")
+    release: str | None = None
+    namespace: str | None = None
+    chart: str | None = None
+    chart_version: str | None = None
+    timeout: str = "10m"
+    wait: bool = True
+    kube_context: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+    allow_removal: bool = False
+    allow_partial: bool = False
+
+
+class Reporter(Protocol):
+    def phase(self, name: str) -> None: ...
+    def preview(self, preview: Preview) -> None: ...
+    def confirm(self, question: str) -> bool | None:
+        """True/False from the user; None when there is no terminal to ask on."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    new_install: bool
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    other: list[str]
+    diff: str
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.new_install or self.added or self.removed or self.changed or self.other)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    preview: Preview
+    applied: bool
+    release: str = ""
+    revision: int | None = None
+    models: list[str] = field(default_factory=list)
+    url: str = ""
+    port_forward: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- the pure part -------------------------------------------------------------------------
+
+
+def _models(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    proxy = (values or {}).get("proxy_config") or {}
+    entries = proxy.get("model_list") or [] if isinstance(proxy, dict) else []
+    return {str(e.get("model_name")): e for e in entries if isinstance(e, dict)}
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if path == "proxy_config.model_list":
+                continue
+            out.update(_flatten(item, path))
+        return out
+    return {prefix: value} if prefix else {}
+
+
+def compare(live: Mapping[str, Any] | None, new: Mapping[str, Any], secrets: list[str]) -> Preview:
+    old_models, new_models = _models(live), _models(new)
+    old_flat, new_flat = _flatten(dict(live or {})), _flatten(dict(new))
+    other = sorted(k for k in set(old_flat) | set(new_flat) if old_flat.get(k) != new_flat.get(k))
+    old_text = render.block(dict(live), 0).lstrip("\n") + "\n" if live else ""
+    new_text = render.block(dict(new), 0).lstrip("\n") + "\n"
+    import difflib
+
+    diff = "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile="live release values",
+            tofile="new values",
+        )
+    )
+    return Preview(
+        new_install=live is None,
+        added=[m for m in new_models if m not in old_models],
+        removed=[m for m in old_models if m not in new_models],
+        changed=[m for m in new_models if m in old_models and new_models[m] != old_models[m]],
+        other=other if live is not None else [],
+        diff=render.redact_diff(diff, secrets),
+    )
+
+
+def removal_reasons(
+    config: Config, models: list[DiscoveredModel], names: list[str]
+) -> dict[str, str]:
+    """Why each served model is missing from the new values, in words a user can act on."""
+    found = {m.name: m for m in models}
+    bedrock = {m.name: m for m in [*config.bedrock.llm, *config.bedrock.embedding]}
+    reasons: dict[str, str] = {}
+    for name in names:
+        if name in found:
+            m = found[name]
+            reasons[name] = (
+                "deploy: false in the config" if not m.deploy else f"not ready: {m.reason}"
+            )
+        elif name in bedrock:
+            reasons[name] = "deploy: false in the config"
+        else:
+            reasons[name] = "no longer in the config"
+    return reasons
+
+
+def managed_secret_data(config: Config, env: Mapping[str, str]) -> dict[str, str]:
+    """Keys and values of the Secret llmgw manages (reference mode); names a missing variable."""
+    if config.secrets.mode != "reference":
+        return {}
+    data: dict[str, str] = {}
+    for env_name, ref, key_path in integration.secret_refs(config):
+        if ref.env is not None:
+            data[env_name] = resolve_secret(ref, env, key_path)
+    return data
+
+
+def gateway_access(config: Config, release: str, namespace: str) -> tuple[str, str]:
+    host = config.gateway.host or (
+        f"litellm.{config.gateway.domain}" if config.gateway.domain else ""
+    )
+    # The chart names its Service after the release, plus "-litellm" unless the name has it.
+    service = release if "litellm" in release else f"{release}-litellm"
+    forward = f"kubectl port-forward -n {namespace} svc/{service} 4000:4000"
+    return (f"https://{host}" if host else ""), forward
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def run(
+    settings: Settings,
+    ui: Reporter,
+    env: Mapping[str, str] | None = None,
+    connect: Callable[[], Any] | None = None,
+) -> Outcome:
+    env = os.environ if env is None else env
+    ui.phase("render")
+    rendered = pipeline.render(
+        settings.config_path,
+        settings.source,
+        settings.template,
+        env,
+        allow_partial=settings.allow_partial,
+    )
+    config = rendered.discovery.config
+    gw = config.gateway
+    release = helm.Release(
+        name=settings.release or gw.release,
+        namespace=settings.namespace or gw.namespace,
+        chart=settings.chart or gw.chart,
+        version=settings.chart_version or gw.chart_version,
+        values_file=settings.out,
+        timeout=settings.timeout,
+        wait=settings.wait,
+        kube_context=settings.kube_context,
+    )
+    helm.check_chart(release.chart, release.version)
+    secret_data = managed_secret_data(config, env)
+    h = helm.find()
+    new_values = yamlsrc.load(rendered.text, settings.out)
+    ui.phase("read live release")
+    live = helm.live_values(h, release)
+    masked = [*rendered.secrets, *secret_data.values()]
+    preview = compare(live, new_values, masked)
+    ui.preview(preview)
+    if not preview.changes:
+        return Outcome(preview, applied=False, warnings=rendered.warnings)
+    if preview.removed and not settings.allow_removal:
+        reasons = removal_reasons(config, rendered.discovery.models, preview.removed)
+        raise RefusedError(
+            "the new values would drop models the live release serves: "
+            + "; ".join(f"{name} ({why})" for name, why in reasons.items()),
+            hint="wait until they are ready again, or pass --allow-removal to drop them",
+        )
+    if settings.dry_run:
+        return Outcome(preview, applied=False, warnings=rendered.warnings)
+    if not settings.yes:
+        answer = ui.confirm(f"Apply to release {release.name} in namespace {release.namespace}?")
+        if answer is None:
+            raise InputError(
+                "refusing to deploy without confirmation: no terminal to ask on",
+                hint="pass --yes to deploy unattended (review with --dry-run first)",
+            )
+        if not answer:
+            raise RefusedError("deploy cancelled; nothing was changed")
+    staging = settings.out.with_name(f".{settings.out.name}.deploy")
+    files.write_atomic(staging, rendered.text, private=True)
+    try:
+        staged = replace(release, values_file=staging)
+        ui.phase("chart check")
+        helm.template(h, staged)
+        if secret_data:
+            ui.phase("secrets")
+            from llmgw import kube
+
+            cluster = (
+                connect()
+                if connect
+                else kube.connect(
+                    kube.Connection(
+                        settings.source.kubeconfig, settings.kube_context or settings.source.context
+                    )
+                )
+            )
+            kube.apply_secret(cluster, release.namespace, config.managed_secret_name(), secret_data)
+        ui.phase("helm upgrade and rollout")
+        helm.upgrade(h, staged)
+        files.write_atomic(settings.out, rendered.text, private=bool(rendered.secrets))
+    finally:
+        staging.unlink(missing_ok=True)
+    url, forward = gateway_access(config, release.name, release.namespace)
+    return Outcome(
+        preview,
+        applied=True,
+        release=release.name,
+        revision=helm.revision(h, release),
+        models=list(_models(new_values)),
+        url=url,
+        port_forward=forward,
+        warnings=rendered.warnings,
+    )

@@ -1,0 +1,248 @@
+"""The helm adapter: argv for each call, running it, and helm's failures as clear errors.
+
+Users run Helm 3 (3.8+, when OCI charts became stable) and Helm 4; the flag sets differ
+(``--atomic`` became ``--rollback-on-failure``, ``--wait`` takes a strategy), so the version
+is detected once and the argv built for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmgw import proc
+from llmgw.errors import ExternalError, InputError
+
+INSTALL_HINT = (
+    "install Helm 3.8+ or Helm 4 (https://helm.sh/docs/intro/install/) and put it on PATH"
+)
+
+
+@dataclass(frozen=True)
+class Helm:
+    path: str
+    major: int
+    minor: int
+    patch: int
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+
+@dataclass(frozen=True)
+class Release:
+    """What to install where; the argv builders need nothing else."""
+
+    name: str
+    namespace: str
+    chart: str
+    version: str
+    values_file: Path
+    timeout: str = "10m"
+    wait: bool = True
+    kube_context: str | None = None
+
+
+def find() -> Helm:
+    path = shutil.which("helm")
+    if path is None:
+        raise ExternalError("helm is not on PATH", hint=INSTALL_HINT)
+    result = proc.run([path, "version", "--short"], missing_hint=INSTALL_HINT, timeout=30)
+    match = re.search(r"v(\d+)\.(\d+)\.(\d+)", result.stdout)
+    if not result.ok or match is None:
+        raise ExternalError(
+            f"could not read helm's version from `helm version --short`: "
+            f"{(result.stderr or result.stdout).strip()}",
+            hint=INSTALL_HINT,
+        )
+    helm = Helm(path, int(match[1]), int(match[2]), int(match[3]))
+    if (helm.major, helm.minor) < (3, 8):
+        raise ExternalError(
+            f"helm {helm.version} is too old: llmgw needs 3.8 or newer", hint=INSTALL_HINT
+        )
+    return helm
+
+
+def is_local(chart: str) -> bool:
+    return chart.startswith((".", "/", "~")) or chart.endswith(".tgz") or Path(chart).is_dir()
+
+
+def check_chart(chart: str, version: str) -> None:
+    """A registry chart must be pinned; a local one must exist."""
+    if is_local(chart):
+        if not Path(chart).expanduser().exists():
+            raise InputError(
+                f"chart {chart} not found",
+                hint="pass the chart directory or .tgz "
+                "(helm pull oci://ghcr.io/berriai/litellm-helm --version V), "
+                "or an oci:// reference with a version",
+            )
+        return
+    if not version:
+        raise InputError(
+            f"the chart {chart} is not pinned to a version",
+            hint='set gateway.chart_version in the config (e.g. "0.1.694") or pass '
+            "--chart-version; an unpinned deploy would install whatever is newest",
+        )
+
+
+def _context(release: Release) -> list[str]:
+    return ["--kube-context", release.kube_context] if release.kube_context else []
+
+
+def _version(release: Release) -> list[str]:
+    return ["--version", release.version] if release.version and not is_local(release.chart) else []
+
+
+def upgrade_argv(helm: Helm, release: Release) -> list[str]:
+    argv = [
+        helm.path,
+        "upgrade",
+        "--install",
+        release.name,
+        release.chart,
+        *_version(release),
+        "--namespace",
+        release.namespace,
+        "--create-namespace",
+        "--values",
+        str(release.values_file),
+        "--timeout",
+        release.timeout,
+        *_context(release),
+    ]
+    if helm.major >= 4:
+        argv += ["--rollback-on-failure", "--wait=watcher" if release.wait else "--wait=hookOnly"]
+    else:
+        argv += ["--atomic"] if release.wait else []
+        argv += ["--wait"] if release.wait else []
+    return argv
+
+
+def template_argv(helm: Helm, release: Release) -> list[str]:
+    return [
+        helm.path,
+        "template",
+        release.name,
+        release.chart,
+        *_version(release),
+        "--namespace",
+        release.namespace,
+        "--values",
+        str(release.values_file),
+    ]
+
+
+def get_values_argv(helm: Helm, release: Release) -> list[str]:
+    return [
+        helm.path,
+        "get",
+        "values",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--output",
+        "json",
+        *_context(release),
+    ]
+
+
+def status_argv(helm: Helm, release: Release) -> list[str]:
+    return [
+        helm.path,
+        "status",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--output",
+        "json",
+        *_context(release),
+    ]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "HELM_NO_PLUGINS": os.environ.get("HELM_NO_PLUGINS", "")}
+
+
+def live_values(helm: Helm, release: Release) -> dict[str, Any] | None:
+    """The values the live release was installed with; None when there is no release."""
+    result = proc.run(get_values_argv(helm, release), env=_env(), timeout=120)
+    if not result.ok:
+        if "not found" in result.stderr:
+            return None
+        raise failure("reading the live release's values", result)
+    try:
+        data = json.loads(result.stdout or "null")
+    except ValueError:
+        raise ExternalError(
+            f"helm get values printed something that is not JSON: {result.stdout[:200]}"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def template(helm: Helm, release: Release) -> str:
+    """Render the chart with the values client-side: catches chart-side problems offline."""
+    result = proc.run(template_argv(helm, release), env=_env(), timeout=300)
+    if not result.ok:
+        raise failure("rendering the chart with the new values (helm template)", result)
+    return result.stdout
+
+
+def upgrade(helm: Helm, release: Release) -> proc.Result:
+    result = proc.run(upgrade_argv(helm, release), env=_env())
+    if not result.ok:
+        raise failure("helm upgrade --install", result, rollback_possible=True)
+    return result
+
+
+def revision(helm: Helm, release: Release) -> int | None:
+    result = proc.run(status_argv(helm, release), env=_env(), timeout=120)
+    try:
+        return int(json.loads(result.stdout)["version"]) if result.ok else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def failure(what: str, result: proc.Result, rollback_possible: bool = False) -> ExternalError:
+    """helm's own message, with what it means and what to do."""
+    message = (result.stderr or result.stdout).strip() or f"exit code {result.returncode}"
+    lower = message.lower()
+    hint: str | None = None
+    if "another operation" in lower and "in progress" in lower:
+        hint = (
+            "the release is stuck in a pending state: see `helm history RELEASE -n NS`, "
+            "then `helm rollback RELEASE REVISION -n NS` (or wait for the other operation)"
+        )
+    elif "timed out" in lower or "deadline exceeded" in lower:
+        hint = (
+            "the rollout did not become ready in time: check `kubectl get pods -n NS`, "
+            "or raise --timeout"
+        )
+    elif (
+        "not found" in lower and ("chart" in lower or "manifest" in lower)
+    ) or "failed to fetch" in lower:
+        hint = "check the chart reference and --chart-version, or `helm pull` it and pass the .tgz"
+    elif any(
+        s in lower
+        for s in ("no such host", "connection refused", "i/o timeout", "failed to do request")
+    ):
+        hint = (
+            "the chart registry or the cluster is unreachable; check the network "
+            "(air-gapped: helm pull, then pass the .tgz)"
+        )
+    elif "kubernetes cluster unreachable" in lower:
+        hint = "check the kubeconfig and --kube-context"
+    if rollback_possible:
+        if "rolled back" in lower:
+            message += "\nhelm rolled the release back to its previous revision"
+        elif "uninstalled" in lower:
+            message += "\nhelm uninstalled the failed first install"
+        else:
+            message += "\nhelm did not report a rollback: check `helm history`"
+    return ExternalError(f"{what} failed: {message}", hint=hint)

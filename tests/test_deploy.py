@@ -1,0 +1,362 @@
+"""`llmgw deploy`: a fake helm records argv and injects failures; the chart check runs on the
+real helm binary with a local test chart; Secrets go to the Kubernetes API stand-in."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, Result
+from tests.fake_helm import FakeHelm, on_path
+from tests.kube_standin import Cluster, kubeconfig, serve
+
+Cli = Callable[..., Result]
+CHART = str(REPO / "tests/charts/mini-litellm")
+SECRETS = {
+    "LITELLM_MASTER_KEY": "sk-master-s3cret",
+    "LITELLM_UI_USERNAME": "admin-user",
+    "LITELLM_UI_PASSWORD": "ui-pa55word",
+    "LANGFUSE_PUBLIC_KEY": "pk-lf-public",
+    "LANGFUSE_SECRET_KEY": "sk-lf-s3cret",
+}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_helm: str) -> FakeHelm:
+    f = FakeHelm(tmp_path / "helm", real=real_helm)
+    monkeypatch.setenv("PATH", on_path(f.install()))
+    return f
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
+    cluster = Cluster()
+    with serve(cluster) as url:
+        yield cluster, kubeconfig(tmp_path / "kubeconfig", url)
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        (REPO / "config.example.yaml")
+        .read_text()
+        .replace("chart: oci://ghcr.io/berriai/litellm-helm", f"chart: {CHART}")
+    )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def deploy(cli: Cli, cfg: Path, kc: Path, tmp_path: Path, *extra: str) -> Result:
+    return cli(
+        "-c",
+        cfg,
+        "deploy",
+        "--pods-from",
+        REPO / "examples/cluster.yaml",
+        "--kubeconfig",
+        kc,
+        *extra,
+    )
+
+
+def test_dry_run_of_a_new_install(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert result.code == 1, result.err
+    assert "new install" in result.out and "model added: llama-3-1-8b-int8-neuron" in result.out
+    assert [c[0] for c in fake.calls()] == ["version", "get"]
+    assert not cluster.applied and not (tmp_path / "values.rendered.yaml").exists()
+
+
+def test_deploy_applies_secret_then_helm(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 0, result.err
+    query, body = cluster.applied["litellm/litellm-llmgw-env"]
+    assert query == {"fieldManager": "llmgw", "force": "true"}
+    assert "application/apply-patch+yaml" in cluster.content_types
+    data = {k: base64.b64decode(v).decode() for k, v in body["data"].items()}
+    assert data == {
+        "PROXY_MASTER_KEY": SECRETS["LITELLM_MASTER_KEY"],
+        "UI_USERNAME": "admin-user",
+        "UI_PASSWORD": "ui-pa55word",
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-public",
+        "LANGFUSE_SECRET_KEY": "sk-lf-s3cret",
+    }
+    assert "litellm" in cluster.namespaces  # created before the Secret
+    upgrade = fake.calls_of("upgrade")[0]
+    assert upgrade[:4] == ["upgrade", "--install", "litellm", CHART]
+    assert "--atomic" in upgrade and "--wait" in upgrade
+    assert [c[0] for c in fake.calls()].index("template") < [c[0] for c in fake.calls()].index(
+        "upgrade"
+    )
+    written = (tmp_path / "values.rendered.yaml").read_text()
+    assert yaml.safe_load(written)["masterkeySecretName"] == "litellm-llmgw-env"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".values")) == []
+    assert "deployed litellm revision 1 with 7 models" in result.err
+    assert "kubectl port-forward -n litellm svc/litellm 4000:4000" in result.err
+    everything = result.out + result.err + written
+    for secret in SECRETS.values():
+        assert secret not in everything
+
+
+def test_second_deploy_with_same_values_skips_helm(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    before = len(fake.calls_of("upgrade"))
+    again = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert again.code == 0 and "no changes" in again.err
+    assert len(fake.calls_of("upgrade")) == before
+    assert deploy(cli, cfg, kc, tmp_path, "--dry-run").code == 0
+
+
+def test_changes_are_summarised(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    cfg.write_text(
+        cfg.read_text()
+        .replace("replicas: 2", "replicas: 3")
+        .replace("model: us.amazon.nova-premier-v1:0", "model: us.amazon.nova-premier-v2:0")
+    )
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
+    assert result.code == 1
+    assert "model changed: amazon-nova-premier" in result.out
+    assert "value changed: replicaCount" in result.out
+    assert "-replicaCount: 2" in result.out and "+replicaCount: 3" in result.out
+
+
+def test_helm4_flags_and_context(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    fake.version = "v4.1.4+g05fa379"
+    fake.save()
+    result = deploy(
+        cli, cfg, kc, tmp_path, "--yes", "--kube-context", "test", "--timeout", "3m", "--no-wait"
+    )
+    assert result.code == 0, result.err
+    upgrade = fake.calls_of("upgrade")[0]
+    assert (
+        "--rollback-on-failure" in upgrade
+        and "--wait=hookOnly" in upgrade
+        and "--atomic" not in upgrade
+    )
+    assert upgrade[upgrade.index("--kube-context") + 1] == "test"
+    assert upgrade[upgrade.index("--timeout") + 1] == "3m"
+
+
+def test_missing_secret_variable_stops_before_anything(
+    cli: Cli,
+    cfg: Path,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster, kc = api
+    monkeypatch.delenv("LITELLM_UI_PASSWORD")
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 2 and "LITELLM_UI_PASSWORD is not set" in result.err
+    assert not fake.calls_of("upgrade") and not cluster.applied
+
+
+def test_unpinned_oci_chart_is_refused(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    cfg.write_text(
+        cfg.read_text()
+        .replace(f"chart: {CHART}", "chart: oci://ghcr.io/berriai/litellm-helm")
+        .replace('chart_version: "0.1.694"', 'chart_version: ""')
+    )
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 2 and "not pinned" in result.err
+    assert not fake.calls()
+
+
+def test_dropping_a_served_model_is_refused(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    fake.values = {
+        "proxy_config": {
+            "model_list": [
+                {
+                    "model_name": "qwen3-8b-fp8-neuron",
+                    "litellm_params": {
+                        "model": "hosted_vllm/qwen3",
+                        "api_base": "http://q.vllm:8000/v1",
+                    },
+                },
+                {"model_name": "old-model", "litellm_params": {"model": "bedrock/x"}},
+            ]
+        }
+    }
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 4
+    assert "qwen3-8b-fp8-neuron (not ready: CrashLoopBackOff)" in result.err
+    assert "old-model (no longer in the config)" in result.err
+    assert not fake.calls_of("upgrade") and not cluster.applied
+    allowed = deploy(cli, cfg, kc, tmp_path, "--yes", "--allow-removal")
+    assert allowed.code == 0 and fake.calls_of("upgrade")
+
+
+def test_no_terminal_and_no_yes_is_refused(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    result = deploy(cli, cfg, kc, tmp_path)
+    assert result.code == 2 and "--yes" in result.err
+    assert not fake.calls_of("upgrade")
+
+
+def test_helm_failure_keeps_the_old_values_file(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    (tmp_path / "values.rendered.yaml").write_text("old: values\n")
+    fake.upgrade = {
+        "code": 1,
+        "stderr": "Error: UPGRADE FAILED: release litellm failed, and has been rolled back due to atomic being set: context deadline exceeded\n",
+    }
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 3
+    assert "UPGRADE FAILED" in result.err and "helm rolled the release back" in result.err
+    assert (tmp_path / "values.rendered.yaml").read_text() == "old: values\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".values")) == []
+
+
+def test_pending_release(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    fake.upgrade = {
+        "code": 1,
+        "stderr": "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n",
+    }
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 3 and "pending state" in result.err and "helm rollback" in result.err
+
+
+def test_chart_check_failure_applies_nothing(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    fake.real = None
+    fake.template = {
+        "code": 1,
+        "stderr": "Error: template: litellm-helm/templates/deployment.yaml:12: wrong type\n",
+    }
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 3 and "helm template" in result.err
+    assert not cluster.applied and not fake.calls_of("upgrade")
+
+
+def test_secret_write_forbidden(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    from tests.kube_standin import Fault
+
+    cluster, kc = api
+    cluster.namespaces.add("litellm")
+    cluster.faults.append(Fault(r"PATCH .*/secrets/", status=403, message="forbidden"))
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert (
+        result.code == 3
+        and "cannot apply Secret litellm-llmgw-env in namespace litellm" in result.err
+    )
+    assert not fake.calls_of("upgrade")
+
+
+def test_inline_mode_writes_no_secret_object(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    cfg.write_text(cfg.read_text().replace("mode: reference", "mode: inline"))
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 0, result.err
+    assert not cluster.applied
+    assert fake.state()["values"]["masterkey"] == SECRETS["LITELLM_MASTER_KEY"]
+    assert (tmp_path / "values.rendered.yaml").stat().st_mode & 0o077 == 0
+    for secret in SECRETS.values():
+        assert secret not in result.out + result.err
+
+
+def test_release_and_namespace_overrides(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    result = deploy(cli, cfg, kc, tmp_path, "--yes", "--release", "gw", "-n", "ai")
+    assert result.code == 0, result.err
+    upgrade = fake.calls_of("upgrade")[0]
+    assert upgrade[2] == "gw" and upgrade[upgrade.index("--namespace") + 1] == "ai"
+    assert "ai/litellm-llmgw-env" in cluster.applied
+    assert "svc/gw-litellm" in result.err
+
+
+def test_crashlooping_pod_is_not_deployed(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    names = [m["model_name"] for m in fake.state()["values"]["proxy_config"]["model_list"]]
+    assert "qwen3-8b-fp8-neuron" not in names and "llama-3-1-8b-int8-neuron" in names
+
+
+def test_add_bedrock_model_then_deploy(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    result = cli(
+        "-c",
+        cfg,
+        "add-bedrock-model",
+        "gpt-oss-20b",
+        "openai.gpt-oss-20b-1:0",
+        "--no-validate",
+        "--deploy",
+        "--yes",
+        "--pods-from",
+        REPO / "examples/cluster.yaml",
+        "--kubeconfig",
+        kc,
+    )
+    assert result.code == 0, result.err
+    assert "model added: gpt-oss-20b" in result.out
+    names = [m["model_name"] for m in fake.state()["values"]["proxy_config"]["model_list"]]
+    assert "gpt-oss-20b" in names
+
+
+def test_add_bedrock_model_dry_run_cannot_deploy(cli: Cli, cfg: Path) -> None:
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "x", "m.x", "--no-validate", "--dry-run", "--deploy"
+    )
+    assert result.code == 2 and "nothing to --deploy" in result.err
