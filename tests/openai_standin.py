@@ -1,0 +1,145 @@
+"""An OpenAI-compatible (and Ollama) model server stand-in on loopback.
+
+It answers chat, completions, embeddings and models, and Ollama's /api/chat, /api/tags and
+/api/show, and records which model name each request asked for, so a test can prove the
+gateway reached the engine with the served model name.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Seen:
+    path: str
+    model: str
+    authorization: str
+
+
+@dataclass
+class Engines:
+    seen: list[Seen] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _chat(model: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-standin",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": f"hello from {model}"},
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    engines: Engines
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, body: Any, status: int = 200) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _record(self, model: str) -> None:
+        with self.engines.lock:
+            self.engines.seen.append(Seen(self.path, model, self.headers.get("Authorization", "")))
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/models"):
+            self._send({"object": "list", "data": [{"id": "standin", "object": "model"}]})
+        elif self.path == "/api/tags":
+            self._send({"models": [{"name": "standin", "model": "standin"}]})
+        else:
+            self._send({"error": "not found"}, 404)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        model = str(body.get("model", ""))
+        path = self.path.split("?")[0]
+        if path.endswith("/chat/completions"):
+            self._record(model)
+            self._send(_chat(model))
+        elif path.endswith("/completions"):
+            self._record(model)
+            self._send(
+                {
+                    "id": "cmpl",
+                    "object": "text_completion",
+                    "created": 0,
+                    "model": model,
+                    "choices": [{"index": 0, "text": "hi", "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
+        elif path.endswith("/embeddings"):
+            self._record(model)
+            inputs = body.get("input")
+            count = len(inputs) if isinstance(inputs, list) else 1
+            self._send(
+                {
+                    "object": "list",
+                    "model": model,
+                    "data": [
+                        {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                        for i in range(count)
+                    ],
+                    "usage": {"prompt_tokens": 2, "total_tokens": 2},
+                }
+            )
+        elif path == "/api/chat":
+            self._record(model)
+            self._send(
+                {
+                    "model": model,
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "done": True,
+                    "done_reason": "stop",
+                    "message": {"role": "assistant", "content": f"hello from {model}"},
+                    "prompt_eval_count": 3,
+                    "eval_count": 4,
+                }
+            )
+        elif path.startswith("/api/public/"):  # Langfuse ingestion: the gateway's callback
+            self._record(f"langfuse:{path}")
+            self._send({"successes": [], "errors": []}, 207)
+        elif path == "/api/show":
+            self._send({"template": "", "details": {"family": "llama"}, "model_info": {}})
+        else:
+            self._send({"error": f"unknown path {path}"}, 404)
+
+
+@contextmanager
+def serve(engines: Engines) -> Iterator[str]:
+    handler = type("Handler", (_Handler,), {"engines": engines})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,342 @@
+"""The rendered gateway, proved on a real LiteLLM proxy.
+
+The proxy (pinned, installed by tools/install-litellm.sh) starts on loopback with the
+rendered ``proxy_config``, a real Redis for the cache it configures, and every self-hosted
+model's api_base pointed at an OpenAI/Ollama stand-in on loopback. Requests go through the
+proxy with the master key; the stand-in records which model name reached it. Bedrock models
+are checked for shape only (no AWS). In CI a missing proxy or Redis fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from llmgw import pipeline
+from tests.conftest import REPO
+from tests.k8s_objects import kube_list, pod, service
+from tests.openai_standin import Engines, serve
+
+MASTER_KEY = "sk-e2e-master-key"
+REDIS_PASSWORD = "e2e-redis-pw"
+
+
+def _need(path: str | None, what: str) -> str:
+    if path and Path(path).exists():
+        return path
+    message = f"{what} is not installed: run tools/install-litellm.sh and install redis-server"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[int]:
+    binary = _need(shutil.which("redis-server"), "redis-server")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            REDIS_PASSWORD,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[tuple[Engines, str]]:
+    seen = Engines()
+    with serve(seen) as url:
+        yield seen, url
+
+
+def all_engines_snapshot(path: Path) -> Path:
+    items = [
+        pod(
+            "llama-8b-0",
+            "vllm",
+            {"app": "llama-8b"},
+            command=["vllm", "serve"],
+            args=["meta-llama/Llama-3.1-8B-Instruct"],
+        ),
+        service("llama-8b", "vllm", {"app": "llama-8b"}, 8000),
+        pod(
+            "qwen-7b-0",
+            "sglang",
+            {"app": "qwen-7b"},
+            args=["--model-path", "Qwen/Qwen2.5-7B-Instruct"],
+        ),
+        service("qwen-7b", "sglang", {"app": "qwen-7b"}, 30000),
+        pod(
+            "mistral-7b-0",
+            "tgi",
+            {"app": "mistral-7b"},
+            args=["--model-id", "mistralai/Mistral-7B-Instruct-v0.3"],
+        ),
+        service("mistral-7b", "tgi", {"app": "mistral-7b"}, 80),
+        pod("llama3-2-3b-0", "ollama", {"app": "llama3-2-3b"}),
+        service("ollama", "ollama", {"app": "llama3-2-3b"}, 11434),
+        pod(
+            "bge-small-0",
+            "tei",
+            {"app": "bge-small"},
+            args=["--model-id", "BAAI/bge-small-en-v1.5"],
+        ),
+        service("bge-small", "tei", {"app": "bge-small"}, 80),
+    ]
+    path.write_text(json.dumps(kube_list(items)))
+    return path
+
+
+@dataclass
+class Gateway:
+    name: str
+    url: str
+    values: dict[str, Any]
+    engines: Engines
+    log: Path
+
+    def call(
+        self, method: str, path: str, body: Any = None, key: str | None = MASTER_KEY
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    @property
+    def model_list(self) -> list[dict[str, Any]]:
+        return list(self.values["proxy_config"]["model_list"])
+
+
+CONFIGS = {
+    "example": (REPO / "config.example.yaml", None),
+    "all-engines": (REPO / "tests/e2e/all-engines.yaml", "snapshot"),
+}
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def gateway(
+    request: pytest.FixtureRequest,
+    redis: int,
+    engines: tuple[Engines, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Gateway]:
+    litellm = _need(
+        os.environ.get("LLMGW_TEST_LITELLM") or str(REPO / ".cache/litellm-venv/bin/litellm"),
+        "the LiteLLM proxy",
+    )
+    seen, stand_in = engines
+    work = tmp_path_factory.mktemp(request.param)
+    config_path, snap = CONFIGS[request.param]
+    cluster = (
+        all_engines_snapshot(work / "cluster.json") if snap else REPO / "examples/cluster.yaml"
+    )
+    rendered = pipeline.render(config_path, pipeline.Source(pods_from=cluster), env={})
+    values = yaml.safe_load(rendered.text)
+    proxy_config = values["proxy_config"]
+    for entry in proxy_config["model_list"]:
+        params = entry["litellm_params"]
+        if "api_base" in params:  # cluster DNS names do not resolve here: same path, loopback host
+            params["api_base"] = re.sub(r"^http://[^/]+", stand_in, params["api_base"])
+    proxy_file = work / "proxy_config.yaml"
+    proxy_file.write_text(yaml.safe_dump(proxy_config, sort_keys=False))
+    port = _free_port()
+    env = {
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "OPENAI_"))
+        },
+        "PROXY_MASTER_KEY": MASTER_KEY,  # what the chart sets from masterkeySecretName
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(redis),
+        "REDIS_PASSWORD": REDIS_PASSWORD,
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-e2e",
+        "LANGFUSE_SECRET_KEY": "sk-lf-e2e",
+        **{k: stand_in for k in values.get("envVars", {}) if k == "LANGFUSE_HOST"},
+        "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{stand_in}/v1/traces",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "AWS_ACCESS_KEY_ID": "AKIDE2E",
+        "AWS_SECRET_ACCESS_KEY": "e2e",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    log = work / "proxy.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [litellm, "--config", str(proxy_file), "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"the LiteLLM proxy exited ({proc.returncode}):\n{log.read_text()[-3000:]}"
+                )
+            try:
+                with urllib.request.urlopen(url + "/health/readiness", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the LiteLLM proxy was not ready in 120 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield Gateway(request.param, url, values, seen, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_models_lists_exactly_the_rendered_names(gateway: Gateway) -> None:
+    status, body = gateway.call("GET", "/v1/models")
+    assert status == 200, body
+    assert sorted(m["id"] for m in body["data"]) == sorted(
+        e["model_name"] for e in gateway.model_list
+    )
+
+
+def test_every_self_hosted_model_answers_with_its_served_name(gateway: Gateway) -> None:
+    for entry in gateway.model_list:
+        params = entry["litellm_params"]
+        if params["model"].startswith("bedrock/"):
+            continue
+        served = params["model"].split("/", 1)[1]
+        before = len(gateway.engines.seen)
+        if entry["model_info"]["mode"] == "embedding":
+            status, body = gateway.call(
+                "POST",
+                "/v1/embeddings",
+                {"model": entry["model_name"], "input": [f"hello {gateway.name}"]},
+            )
+            assert status == 200, (entry["model_name"], body)
+            assert body["data"][0]["embedding"] == [0.1, 0.2, 0.3]
+        else:
+            # Distinct text per gateway: the Redis cache the config turns on would answer repeats.
+            status, body = gateway.call(
+                "POST",
+                "/v1/chat/completions",
+                {
+                    "model": entry["model_name"],
+                    "messages": [{"role": "user", "content": f"hi from {gateway.name}"}],
+                },
+            )
+            assert status == 200, (entry["model_name"], body)
+            assert body["choices"][0]["message"]["content"] == f"hello from {served}"
+        reached = [
+            s.model for s in gateway.engines.seen[before:] if not s.model.startswith("langfuse:")
+        ]
+        assert reached == [served], (entry["model_name"], reached)
+
+
+def test_requests_without_the_master_key_are_refused(gateway: Gateway) -> None:
+    name = gateway.model_list[-1]["model_name"]
+    for key in (None, "sk-wrong"):
+        status, _ = gateway.call(
+            "POST",
+            "/v1/chat/completions",
+            {"model": name, "messages": [{"role": "user", "content": "hi"}]},
+            key=key,
+        )
+        assert status in (400, 401, 403), (key, status, _)
+    assert gateway.call("GET", "/v1/models", key=None)[0] in (400, 401, 403)
+
+
+def test_bedrock_models_are_routed_to_bedrock(gateway: Gateway) -> None:
+    status, body = gateway.call("GET", "/v1/model/info")
+    assert status == 200, body
+    info = {m["model_name"]: m for m in body["data"]}
+    bedrock = [e for e in gateway.model_list if e["litellm_params"]["model"].startswith("bedrock/")]
+    assert bedrock
+    for entry in bedrock:
+        assert entry["litellm_params"]["aws_region_name"]
+        assert str(
+            info[entry["model_name"]]["model_info"].get("litellm_provider", "bedrock")
+        ).startswith("bedrock")
+        assert info[entry["model_name"]]["model_info"].get("mode") == entry["model_info"]["mode"]
+
+
+def test_repeated_request_is_served_from_the_redis_cache(gateway: Gateway) -> None:
+    entry = next(
+        e
+        for e in gateway.model_list
+        if e["model_info"]["mode"] == "chat" and "api_base" in e["litellm_params"]
+    )
+    body = {
+        "model": entry["model_name"],
+        "messages": [{"role": "user", "content": f"cache me {gateway.name}"}],
+    }
+    assert gateway.call("POST", "/v1/chat/completions", body)[0] == 200
+    before = len(gateway.engines.seen)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the cache write is asynchronous
+        time.sleep(0.3)
+        assert gateway.call("POST", "/v1/chat/completions", body)[0] == 200
+        if (
+            len([s for s in gateway.engines.seen[before:] if not s.model.startswith("langfuse:")])
+            == 0
+        ):
+            return
+        before = len(gateway.engines.seen)
+    pytest.fail("a repeated request reached the engine again: the Redis cache is not in use")
+
+
+def test_langfuse_callback_reaches_its_host(gateway: Gateway) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if any(s.model.startswith("langfuse:") for s in gateway.engines.seen):
+            return
+        time.sleep(0.5)
+    pytest.fail("no Langfuse ingestion reached LANGFUSE_HOST:\n" + gateway.log.read_text()[-2000:])
