@@ -34,7 +34,7 @@ ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f\u2028\u2029\x85]+$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _label_value(value: str, what: str) -> str:
@@ -70,8 +70,13 @@ class SecretRef(Strict):
     """
 
     env: str | None = None
+    """Environment variable that holds the value when llmgw runs (inline mode renders it;
+    deploy copies it into the Secret llmgw manages).
+    """
     secret: str | None = None
+    """Name of an existing Kubernetes Secret in the gateway namespace, referenced as it is."""
     key: str | None = None
+    """The key inside `secret`."""
 
     @model_validator(mode="after")
     def _one_source(self) -> SecretRef:
@@ -94,19 +99,26 @@ def _dns_label_subdomain(value: str) -> None:
 
 class ServiceAccount(Strict):
     create: bool = True
+    """Let the chart create the gateway's ServiceAccount."""
     name: str = ""
-    #: e.g. ``eks.amazonaws.com/role-arn`` for Bedrock through IRSA.
+    """ServiceAccount name; empty lets the chart choose."""
     annotations: dict[str, str] = Field(default_factory=dict)
+    """Annotations, e.g. `eks.amazonaws.com/role-arn` so Bedrock calls use an IAM role (IRSA)."""
 
 
 class ExistingDatabase(Strict):
     """A PostgreSQL server llmgw does not deploy (``db.useExisting`` in the chart)."""
 
     endpoint: str
+    """Host (and port) of the PostgreSQL server."""
     database: str = "litellm"
+    """Database name."""
     secret: str
+    """Existing Secret holding the database user and password."""
     username_key: str = "username"
+    """Key of the user name in `secret`."""
     password_key: str = "password"
+    """Key of the password in `secret`."""
 
 
 def _resources() -> dict[str, dict[str, str | int]]:
@@ -118,27 +130,41 @@ def _resources() -> dict[str, dict[str, str | int]]:
 
 class Gateway(Strict):
     release: str = "litellm"
+    """Helm release name."""
     namespace: str = "litellm"
+    """Namespace the gateway runs in."""
     chart: str = "oci://ghcr.io/berriai/litellm-helm"
+    """The LiteLLM chart: an `oci://` reference, or a local directory or `.tgz` (air-gapped)."""
     chart_version: str = ""
+    """Chart version; required for a registry chart (`deploy` refuses an unpinned one)."""
     replicas: int = Field(default=1, ge=1)
+    """Proxy replicas."""
     image_tag: str = ""
-    #: When set, the ingress serves ``litellm.<domain>`` over HTTPS.
+    """LiteLLM image tag; empty uses the chart's default."""
     domain: str = ""
-    #: Overrides ``litellm.<domain>`` as the ingress host.
+    """When set, the ingress serves `litellm.<domain>` over HTTPS."""
     host: str = ""
+    """Ingress host; overrides `litellm.<domain>`."""
     ingress: bool = True
+    """Render an Ingress for the gateway."""
     ingress_class: str = "internet-facing-alb"
+    """IngressClass; a name containing `alb` adds AWS Load Balancer Controller annotations."""
     ingress_annotations: dict[str, str] = Field(default_factory=dict)
-    #: ACM certificate for the ALB's HTTPS listener.
+    """Extra Ingress annotations; they override the ones llmgw adds."""
     certificate_arn: str = ""
+    """ACM certificate for the ALB's HTTPS listener."""
     service_account: ServiceAccount = Field(default_factory=ServiceAccount)
+    """The gateway pods' ServiceAccount."""
     resources: dict[str, dict[str, str | int]] = Field(default_factory=lambda: _resources())
+    """Kubernetes resources of the proxy container."""
     redis: bool = True
-    #: ``bundled`` deploys PostgreSQL with the chart; otherwise the server to use.
+    """Deploy Redis with the chart and use it as LiteLLM's cache."""
     database: Literal["bundled"] | ExistingDatabase = "bundled"
+    """`bundled` deploys PostgreSQL with the chart; otherwise the existing server to use."""
     store_model_in_db: bool = True
+    """Let admins add models at run time through LiteLLM's API (`/model/new`)."""
     store_prompts_in_spend_logs: bool = False
+    """Keep prompt and response text in LiteLLM's spend logs."""
 
     @field_validator("release", "namespace")
     @classmethod
@@ -169,11 +195,17 @@ def _extra_params(value: dict[str, Any]) -> dict[str, Any]:
 
 class BedrockModel(Strict):
     name: str
+    """The `model_name` clients ask for."""
     model: str
-    #: Overrides ``bedrock.region`` for this model.
+    """Bedrock model id or cross-region inference profile id (e.g. `us.amazon.nova-pro-v1:0`)."""
     region: str | None = None
+    """AWS region for this model; default `bedrock.region`."""
     deploy: bool = True
+    """`false` keeps the model in the config but out of the gateway."""
     litellm_params: dict[str, Any] = Field(default_factory=dict)
+    """Extra LiteLLM parameters (e.g. `rpm`, `timeout`, `max_tokens`); not `model`, `api_base`,
+    `aws_region_name`.
+    """
 
     @field_validator("name", "model")
     @classmethod
@@ -188,23 +220,36 @@ class BedrockModel(Strict):
 
 class Bedrock(Strict):
     region: str = "us-west-2"
+    """Default AWS region of the Bedrock models."""
     llm: list[BedrockModel] = Field(default_factory=list)
+    """Chat models."""
     embedding: list[BedrockModel] = Field(default_factory=list)
+    """Embedding models (`mode: embedding`)."""
 
 
 class SelfHostedModel(Strict):
     name: str
+    """The `model_name` clients ask for, and the default `app` label of its pods (so a valid label
+    value).
+    """
     deploy: bool = True
+    """`false` keeps the model in the config but out of the gateway."""
     namespace: str | None = None
-    #: Labels the model's pods carry; default ``{app: <name>}``.
+    """Namespace of its pods; default: the engine's (`vllm`, `sglang`, `tgi`, `ollama`, `tei`)."""
     selector: dict[str, str] | None = None
-    #: The Service in front of the pods; default: the one whose selector matches them.
+    """Labels its pods carry; default `{app: <name>}`."""
     service: str | None = None
+    """The Service in front of the pods; default: the one whose selector matches them."""
     port: int | None = Field(default=None, ge=1, le=65535)
-    #: The model name the engine serves; default: read from the pod's arguments.
+    """Service port; default: the Service's port for the engine, else the engine's port."""
     served_name: str | None = None
+    """The model name the engine serves; default: read from the pod's flags (`--served-model-name`,
+    `--model`, `--model-path`, `--model-id`), else `name`.
+    """
     litellm_params: dict[str, Any] = Field(default_factory=dict)
+    """Extra LiteLLM parameters (e.g. `rpm`, `timeout`); not `model`, `api_base`."""
     model_info: dict[str, Any] = Field(default_factory=dict)
+    """Extra LiteLLM `model_info` (e.g. `max_input_tokens`)."""
 
     @field_validator("name")
     @classmethod
@@ -250,10 +295,15 @@ class SelfHostedModel(Strict):
 
 class Models(Strict):
     vllm: list[SelfHostedModel] = Field(default_factory=list)
+    """vLLM models."""
     sglang: list[SelfHostedModel] = Field(default_factory=list)
+    """SGLang models."""
     tgi: list[SelfHostedModel] = Field(default_factory=list)
+    """Text Generation Inference models."""
     ollama: list[SelfHostedModel] = Field(default_factory=list)
+    """Ollama models (`served_name` holds the tag, e.g. `llama3.2:3b`)."""
     tei: list[SelfHostedModel] = Field(default_factory=list)
+    """Text Embeddings Inference models (embedding)."""
 
     def by_engine(self) -> Iterator[tuple[Engine, int, SelfHostedModel]]:
         """Every configured model with its engine and index, in config order."""
@@ -264,22 +314,31 @@ class Models(Strict):
 
 class Langfuse(Strict):
     enabled: bool = False
+    """Send traces to Langfuse (LiteLLM callback `langfuse`)."""
     host: str = "http://langfuse-web.langfuse:3000"
+    """Langfuse URL as the gateway pods reach it."""
     public_key: SecretRef = SecretRef(env="LANGFUSE_PUBLIC_KEY")
+    """Where the Langfuse public key is."""
     secret_key: SecretRef = SecretRef(env="LANGFUSE_SECRET_KEY")
+    """Where the Langfuse secret key is."""
 
 
 class Phoenix(Strict):
     enabled: bool = False
+    """Send traces to Arize Phoenix (LiteLLM callback `arize_phoenix`)."""
     endpoint: str = "http://phoenix.phoenix:6006/v1/traces"
+    """Phoenix OTLP HTTP traces endpoint."""
     api_key: SecretRef | None = None
+    """Where the Phoenix API key is (Phoenix Cloud, or a self-hosted one with auth)."""
 
 
 class O11y(Strict):
     langfuse: Langfuse = Field(default_factory=Langfuse)
+    """Langfuse."""
     phoenix: Phoenix = Field(default_factory=Phoenix)
-    #: Send prompt and response text to the callbacks; off keeps only usage and metadata.
+    """Arize Phoenix."""
     log_message_content: bool = False
+    """Send prompt and response text to the callbacks; off keeps usage and metadata only."""
 
 
 class Secrets(Strict):
@@ -292,13 +351,21 @@ class Secrets(Strict):
     """
 
     mode: Literal["reference", "inline"] = "reference"
-    #: The Secret llmgw manages for ``env:`` references; default ``<release>-llmgw-env``.
+    """`reference`: the values name Kubernetes Secrets and hold no secret. `inline`: the values
+    carry them, read from the environment at render time.
+    """
     secret_name: str = ""
+    """The Secret llmgw manages for `env:` references; default `<release>-llmgw-env`."""
     master_key: SecretRef = SecretRef(env="LITELLM_MASTER_KEY")
+    """The LiteLLM master key (admin key, and the key clients use until you issue virtual keys)."""
     ui_username: SecretRef | None = None
+    """LiteLLM admin UI user name."""
     ui_password: SecretRef | None = None
-    #: Password of the bundled PostgreSQL (inline mode only; the chart cannot reference one).
+    """LiteLLM admin UI password."""
     db_password: SecretRef | None = None
+    """Password of the bundled PostgreSQL (inline mode only: the chart cannot reference a Secret for
+    it).
+    """
 
     @field_validator("secret_name")
     @classmethod
@@ -310,10 +377,15 @@ class Secrets(Strict):
 
 class Config(Strict):
     gateway: Gateway = Field(default_factory=Gateway)
+    """The gateway and how it is deployed."""
     bedrock: Bedrock = Field(default_factory=Bedrock)
+    """AWS Bedrock models."""
     models: Models = Field(default_factory=Models)
+    """Self-hosted models, per engine."""
     o11y: O11y = Field(default_factory=O11y)
+    """Observability callbacks."""
     secrets: Secrets = Field(default_factory=Secrets)
+    """Where secrets come from; never their values."""
 
     def managed_secret_name(self) -> str:
         return self.secrets.secret_name or f"{self.gateway.release}-llmgw-env"
