@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from tests import loopback
 
 ARN = "arn:aws:bedrock:us-west-2::foundation-model/"
 
@@ -102,15 +102,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"message": "unknown path"}, "ResourceNotFoundException")
 
 
-@contextmanager
-def serve(bedrock: Bedrock) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"bedrock": bedrock})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve(bedrock: Bedrock) -> AbstractContextManager[str]:
+    """Serve ``bedrock`` on 127.0.0.1; yields the base URL."""
+    return loopback.serve(_Handler, bedrock=bedrock)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests import loopback
 
 TOKEN = "test-token"
 
@@ -238,25 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (a timeout test) is expected; no traceback on stderr."""
-
-
-@contextmanager
-def serve(cluster: Cluster) -> Iterator[str]:
+def serve(cluster: Cluster) -> AbstractContextManager[str]:
     """Serve ``cluster`` on 127.0.0.1; yields the base URL."""
-    handler = type("Handler", (_Handler,), {"cluster": cluster})
-    server = _Server(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return loopback.serve(_Handler, cluster=cluster)
 
 
 def kubeconfig(path: Path, server: str, token: str = TOKEN, context: str = "test") -> Path:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests import loopback
 
 
 @dataclass
@@ -131,15 +132,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send({"error": f"unknown path {path}"}, 404)
 
 
-@contextmanager
-def serve(engines: Engines) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"engines": engines})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve(engines: Engines) -> AbstractContextManager[str]:
+    """Serve ``engines`` on 127.0.0.1; yields the base URL."""
+    return loopback.serve(_Handler, engines=engines)

@@ -1,0 +1,29 @@
+"""Serving a test stand-in on 127.0.0.1 in a background thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout test) is expected; no traceback on stderr."""
+
+
+@contextmanager
+def serve(handler: type[BaseHTTPRequestHandler], **state: Any) -> Iterator[str]:
+    """Serve ``handler`` (with ``state`` as class attributes); yields the base URL."""
+    server = _Server(("127.0.0.1", 0), type("Handler", (handler,), state))
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
