@@ -158,7 +158,10 @@ class Gateway(Strict):
     resources: dict[str, dict[str, str | int]] = Field(default_factory=lambda: _resources())
     """Kubernetes resources of the proxy container."""
     redis: bool = True
-    """Deploy Redis with the chart and use it as LiteLLM's cache."""
+    """Deploy Redis with the chart (the pods get REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)."""
+    cache: bool = False
+    """Cache LiteLLM responses in that Redis. Off by default: with it on, the proxy does not
+    start without Redis."""
     database: Literal["bundled"] | ExistingDatabase = "bundled"
     """`bundled` deploys PostgreSQL with the chart; otherwise the existing server to use."""
     store_model_in_db: bool = True
@@ -170,6 +173,12 @@ class Gateway(Strict):
     @classmethod
     def _k8s_name(cls, value: str, info: Any) -> str:
         return _dns_label(value, f"Kubernetes {info.field_name} name")
+
+    @model_validator(mode="after")
+    def _cache_needs_redis(self) -> Gateway:
+        if self.cache and not self.redis:
+            raise ValueError("cache: true needs redis: true (the cache lives in the chart's Redis)")
+        return self
 
     @field_validator("domain", "host")
     @classmethod

@@ -73,6 +73,7 @@ def _gateway(config: Config) -> dict[str, Any]:
         "service_account": gw.service_account.model_dump(),
         "resources": gw.resources,
         "redis": gw.redis,
+        "cache": gw.cache,
         "database": database,
         "store_model_in_db": gw.store_model_in_db,
         "store_prompts_in_spend_logs": gw.store_prompts_in_spend_logs,

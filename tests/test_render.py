@@ -272,3 +272,27 @@ def test_compare_and_mask(tmp_path: Path) -> None:
     assert "********" in result.diff
     path.write_text("same\n")
     assert not render.compare(path, "same\n").changed
+
+
+def test_response_cache_is_opt_in(write: Write) -> None:
+    base = "bedrock:\n  llm: [{name: a, model: m.a}]\n"
+    off = parse(
+        render.render(TEMPLATE, integration.build(config.load(write("c.yaml", base)), [], {}), "c")
+    )
+    assert "cache" not in off["proxy_config"]["litellm_settings"]
+    assert off["redis"]["enabled"] is True
+    on_cfg = config.load(write("c.yaml", base + "gateway: {cache: true}\n"))
+    on = parse(render.render(TEMPLATE, integration.build(on_cfg, [], {}), "c"))
+    settings = on["proxy_config"]["litellm_settings"]
+    assert settings["cache"] is True
+    assert settings["cache_params"] == {
+        "type": "redis",
+        "host": "os.environ/REDIS_HOST",
+        "port": "os.environ/REDIS_PORT",
+        "password": "os.environ/REDIS_PASSWORD",
+    }
+
+
+def test_cache_without_redis_is_a_config_error(write: Write) -> None:
+    with pytest.raises(InputError, match="cache: true needs redis: true"):
+        config.load(write("c.yaml", "gateway: {cache: true, redis: false}\n"))
