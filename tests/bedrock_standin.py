@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import AbstractContextManager
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -57,21 +55,11 @@ class Bedrock:
         self.profiles[profile_id] = profile(profile_id, model_id)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.JsonHandler):
     bedrock: Bedrock
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
     def _send(self, status: int, body: Any, error: str = "") -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        if error:
-            self.send_header("x-amzn-ErrorType", error)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, {"x-amzn-ErrorType": error} if error else None)
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path

@@ -12,7 +12,6 @@ import re
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -99,19 +98,11 @@ def matches(selector: str, labels: dict[str, str]) -> bool:
     return bool(compile_selector(selector)(labels))
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.JsonHandler):
     cluster: Cluster
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body)
 
     def _status(self, code: int, message: str, reason: str = "") -> None:
         self._send(
