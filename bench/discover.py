@@ -82,7 +82,7 @@ def run(models: int, replicas: int, unrelated: int, probe: bool = False) -> None
         cfg = config.parse(text, Path("bench.yaml"))
         start = time.perf_counter()
         conn = kube.connect(kube.Connection(kc, None))
-        state = kube.read_state(cfg, kube.Connection(), conn)
+        state = kube.read_state(cfg, conn)
         found = discovery.discover(cfg, state)
         listed = requests(url)
         if probe:

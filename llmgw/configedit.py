@@ -71,12 +71,12 @@ def add_bedrock_model(text: str, section: str, entry: Entry) -> str:
     nl = _lines_end(text)
     unit = _indent_unit(root)
     if root is None or (root.__class__.__name__ == "ScalarNode" and root.value in ("", None)):
-        return _append_section(text, nl, unit, section, entry, top=True)
+        return _append_section(text, nl, unit, section, entry)
     if root.__class__.__name__ != "MappingNode":
         raise InputError("cannot edit: the config's top level is not a mapping")
     bedrock = _child(root, "bedrock")
     if bedrock is None:
-        return _append_section(text, nl, unit, section, entry, top=True, root=root)
+        return _append_section(text, nl, unit, section, entry, root=root)
     key_node, node = bedrock
     _refuse_alias(key_node, node, "bedrock")
     if _is_null(node):
@@ -241,7 +241,7 @@ def _fill_null(
 
 
 def _append_section(
-    text: str, nl: str, unit: int, section: str, entry: Entry, top: bool, root: Any = None
+    text: str, nl: str, unit: int, section: str, entry: Entry, root: Any = None
 ) -> str:
     block = [
         "bedrock:",

@@ -151,9 +151,7 @@ def managed_secret_data(config: Config, env: Mapping[str, str]) -> dict[str, str
 
 
 def gateway_access(config: Config, release: str, namespace: str) -> tuple[str, str]:
-    host = config.gateway.host or (
-        f"litellm.{config.gateway.domain}" if config.gateway.domain else ""
-    )
+    host = integration.gateway_host(config)
     # The chart names its Service after the release, plus "-litellm" unless the name has it.
     service = release if "litellm" in release else f"{release}-litellm"
     forward = f"kubectl port-forward -n {namespace} svc/{service} 4000:4000"

@@ -36,9 +36,15 @@ def litellm_model(provider: str, served_name: str) -> str:
     return f"{provider}/{served_name}"
 
 
+def gateway_host(config: Config) -> str:
+    """The ingress host: ``gateway.host``, else ``litellm.<domain>``, else none."""
+    gw = config.gateway
+    return gw.host or (f"litellm.{gw.domain}" if gw.domain else "")
+
+
 def _gateway(config: Config) -> dict[str, Any]:
     gw = config.gateway
-    host = gw.host or (f"litellm.{gw.domain}" if gw.domain else "")
+    host = gateway_host(config)
     https = bool(host)
     annotations: dict[str, str] = {}
     if "alb" in gw.ingress_class:

@@ -155,7 +155,7 @@ class _Ask:
             raise self._api_error(exc, path) from None
         except (SSLError, MaxRetryError, Urllib3Timeout, ProtocolError, HTTPError, OSError) as exc:
             raise self._transport_error(exc) from None
-        return json.loads(_body(response))
+        return json.loads(bytes(response.data))
 
     def _api_error(self, exc: Any, path: str) -> Exception:
         where = f"{self.cluster.describe()}, namespace {self.namespace}"
@@ -199,11 +199,6 @@ class _Ask:
             f"{self.cluster.describe()}: API server unreachable ({type(inner).__name__})",
             hint="check the network/VPN and the server address: kubectl cluster-info",
         )
-
-
-def _body(response: Any) -> bytes:
-    data = response.data
-    return bytes(data)
 
 
 def _api_message(exc: Any) -> str:
@@ -299,8 +294,7 @@ def _read_namespace(
     return _NamespaceResult(namespace, pods, services, exists)
 
 
-def read_state(config: Config, conn: Connection, cluster: Cluster | None = None) -> ClusterState:
-    cluster = cluster or connect(conn)
+def read_state(config: Config, cluster: Cluster) -> ClusterState:
     names: dict[str, list[str]] = {}
     custom: dict[str, list[Mapping[str, str]]] = {}
     for engine, _index, model in config.models.by_engine():

@@ -57,7 +57,7 @@ def discover(config_path: Path, source: Source, probe: bool = False) -> Discover
     from llmgw import kube
 
     cluster = kube.connect(kube.Connection(source.kubeconfig, source.context))
-    state = kube.read_state(config, kube.Connection(), cluster)
+    state = kube.read_state(config, cluster)
     models = discovery.discover(config, state)
     if probe:
         configured = {

@@ -48,7 +48,7 @@ def cfg(
 
 
 def read(c: config.Config, kc: Path) -> discovery.ClusterState:
-    return kube.read_state(c, kube.Connection(kc, None))
+    return kube.read_state(c, kube.connect(kube.Connection(kc, None)))
 
 
 def test_live_and_snapshot_decide_alike(
@@ -243,7 +243,7 @@ def test_probe_uses_the_served_id_and_marks_failures(
     )
     c = cfg(write)
     conn = kube.connect(kube.Connection(api, None))
-    models = discovery.discover(c, kube.read_state(c, kube.Connection(), conn))
+    models = discovery.discover(c, kube.read_state(c, conn))
     before = len(cluster.requests)
     probed = {m.name: m for m in kube.probe(conn, models, lambda m: m.name == "a")}
     assert probed["a"].served_name == "org/a-v2"
@@ -263,9 +263,7 @@ def test_probe_ollama_tags(cluster: Cluster, api: Path, write: Callable[[str, st
     )
     c = cfg(write, "  ollama: [{name: o}]\n")
     conn = kube.connect(kube.Connection(api, None))
-    probed = kube.probe(
-        conn, discovery.discover(c, kube.read_state(c, kube.Connection(), conn)), lambda m: False
-    )
+    probed = kube.probe(conn, discovery.discover(c, kube.read_state(c, conn)), lambda m: False)
     assert probed[0].served_name == "llama3.2:3b"
 
 
