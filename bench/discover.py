@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llmgw import config, discovery, kube  # noqa: E402
+from llmgw import config, discovery, pipeline  # noqa: E402
+from llmgw.kube import auth, read  # noqa: E402
 from tests.k8s_objects import pod, service  # noqa: E402
 from tests.kube_standin import Cluster, kubeconfig, serve  # noqa: E402
 
@@ -81,12 +82,12 @@ def run(models: int, replicas: int, unrelated: int, probe: bool = False) -> None
         kc = kubeconfig(Path(tmp) / "kc", url)
         cfg = config.parse(text, Path("bench.yaml"))
         start = time.perf_counter()
-        conn = kube.connect(kube.Connection(kc, None))
-        state = kube.read_state(cfg, conn)
+        conn = auth.connect(auth.Connection(kc, None))
+        state = read.read_state(conn, discovery.wanted(cfg))
         found = discovery.discover(cfg, state)
         listed = requests(url)
         if probe:
-            found = kube.probe(conn, found, lambda m: False)
+            found = pipeline.probe_models(conn, found, lambda m: False)
         elapsed = time.perf_counter() - start
         probed = requests(url) - listed
     pods = sum(len(p) for p in state.pods.values())

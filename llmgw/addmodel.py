@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from llmgw import config as config_mod
 from llmgw import configedit, files, yamlsrc
 from llmgw.config import BedrockModel, Config
 from llmgw.errors import InputError
+from llmgw.redact import excerpt
 
 LOCK_TIMEOUT = 60.0
 
@@ -73,8 +76,17 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
     section = "embedding" if request.embedding else "llm"
     try:
         BedrockModel(name=request.name, model=request.model_id)
-    except ValueError as exc:
-        raise InputError(f"invalid model name or id: {exc}") from None
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        what, value = (
+            ("model name", request.name)
+            if error["loc"][0] == "name"
+            else ("model id", request.model_id)
+        )
+        raise InputError(
+            f"invalid {what} {excerpt(value)}: {str(error['msg']).removeprefix('Value error, ')}",
+            hint="give the name clients ask for and the Bedrock id, each non-empty on one line",
+        ) from None
     guard = nullcontext() if request.dry_run else locked(request.config_path)
     with guard:
         path = request.config_path

@@ -1,7 +1,7 @@
 """The command line: parse options, call a pipeline stage, present the result, map errors.
 
 No logic lives here. Errors raised anywhere below are caught once, in ``main``, printed as one
-message with a hint, and turned into the exit codes of DESIGN.md.
+message with a hint, and turned into the exit codes listed in docs/commands.md.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from llmgw.errors import EXIT_DIFFERENCE, EXIT_EXTERNAL, LlmgwError
+
+if TYPE_CHECKING:  # typing only: the start-up path imports no stage
+    from llmgw.deploy import Settings as DeploySettings
 
 app = typer.Typer(
     name="llmgw",
@@ -123,29 +126,14 @@ def discover(
             output.value,
         )
     if save is not None:
-        _save_snapshot(save, found.state)
+        from llmgw import snapshot
+
+        snapshot.save(save, found.state)
+        out.err().print(f"saved the snapshot to {save}", markup=False)
     if found.state.problems:
         for problem in found.state.problems:
             out.err().print(f"warning: incomplete: {problem}", markup=False)
         raise typer.Exit(EXIT_EXTERNAL)
-
-
-def _save_snapshot(path: Path, state: object) -> None:
-    import json
-
-    from llmgw import files, kube, output
-    from llmgw.discovery import ClusterState
-
-    assert isinstance(state, ClusterState)
-    data = kube.snapshot(state)
-    if path.suffix == ".json":
-        text = json.dumps(data, indent=1) + "\n"
-    else:
-        from llmgw.render import block
-
-        text = block(data, 0).lstrip("\n") + "\n"
-    files.write_atomic(path, text)
-    output.err().print(f"saved the snapshot to {path}", markup=False)
 
 
 @app.command()
@@ -179,10 +167,9 @@ def render(
     ] = False,
 ) -> None:
     """Render the LiteLLM chart's values from the config and the models that are ready."""
-    from llmgw import files, pipeline
     from llmgw import output as out
+    from llmgw import pipeline
     from llmgw.errors import InputError
-    from llmgw.render import compare
 
     if stdout and check:
         raise InputError("--stdout and --check cannot be combined")
@@ -197,15 +184,10 @@ def render(
     for warning in result.warnings:
         err.print(f"WARNING: {warning}", markup=False, style="bold red")
     if stdout:
-        if result.secrets:
-            raise InputError(
-                "--stdout would print secrets (secrets.mode: inline)",
-                hint="write them to a file with --out, or use secrets.mode: reference",
-            )
-        sys.stdout.write(result.text)
+        sys.stdout.write(pipeline.printable_values(result))
         return
     if check:
-        comparison = compare(out_path, result.text, result.secrets)
+        comparison = pipeline.check_file(result, out_path)
         if comparison.changed:
             sys.stdout.write(comparison.diff)
             err.print(f"{out_path} is out of date; run `llmgw render` to update it")
@@ -215,8 +197,8 @@ def render(
     out.print_models(
         result.discovery.models, f"Models in {result.discovery.state.source}", sys.stderr
     )
-    files.write_atomic(out_path, result.text, private=bool(result.secrets))
-    served = _served_names(result.integration)
+    pipeline.write_values(result, out_path)
+    served = result.model_names
     err.print(f"wrote {out_path} with {len(served)} models: {', '.join(served)}", markup=False)
 
 
@@ -291,7 +273,6 @@ def deploy(
         chart_version=chart_version,
         timeout=timeout,
         wait=wait,
-        kube_context=kube_context,
         dry_run=dry_run,
         yes=yes,
         allow_removal=allow_removal,
@@ -300,11 +281,10 @@ def deploy(
     _run_deploy(settings, verbose)
 
 
-def _run_deploy(settings: object, verbose: bool) -> None:
+def _run_deploy(settings: DeploySettings, verbose: bool) -> None:
     from llmgw import deploy as deploy_mod
     from llmgw import output as out
 
-    assert isinstance(settings, deploy_mod.Settings)
     reporter = out.DeployReporter(verbose)
     try:
         outcome = deploy_mod.run(settings, reporter)
@@ -344,7 +324,7 @@ def add_bedrock_model(
     config: ConfigOpt = None,
     region: Annotated[
         str | None,
-        typer.Option("--region", help="AWS region [default: bedrock.region, else AWS config]."),
+        typer.Option("--region", help="AWS region [default: bedrock.region]."),
     ] = None,
     embedding: Annotated[
         bool, typer.Option("--embedding", help="Add to bedrock.embedding instead of bedrock.llm.")
@@ -405,28 +385,19 @@ def add_bedrock_model(
         return
     from llmgw import deploy as deploy_mod
     from llmgw import pipeline
+    from llmgw.errors import EXIT_EXTERNAL
 
-    _run_deploy(
-        deploy_mod.Settings(
-            config_path=path,
-            source=pipeline.Source(pods_from, kubeconfig, kube_context),
-            kube_context=kube_context,
-            yes=yes,
-        ),
-        verbose=False,
+    settings = deploy_mod.Settings(
+        config_path=path, source=pipeline.Source(pods_from, kubeconfig, kube_context), yes=yes
     )
-
-
-def _served_names(integration: dict[str, object]) -> list[str]:
-    names: list[str] = []
-    bedrock = integration["bedrock"]
-    assert isinstance(bedrock, dict)
-    names += [m["name"] for m in bedrock["llm"] + bedrock["embedding"]]
-    engines = integration["llm-model"]
-    assert isinstance(engines, dict)
-    for models in engines.values():
-        names += list(models)
-    return names
+    try:
+        _run_deploy(settings, verbose=False)
+    except LlmgwError as exc:
+        # The config keeps the new model (it is valid, and what was asked for): say so.
+        exc.message = f"{name} was added to {path}, but the deploy failed: {exc.message}"
+        exc.hint = (exc.hint + "; then " if exc.hint else "") + "run `llmgw deploy` to roll it out"
+        exc.exit_code = max(exc.exit_code, EXIT_EXTERNAL)
+        raise
 
 
 def _report(exc: LlmgwError) -> NoReturn:

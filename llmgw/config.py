@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from llmgw import yamlsrc
 from llmgw.engines import ENGINE_NAMES, ENGINES, Engine
 from llmgw.errors import InputError
+from llmgw.redact import excerpt, one_line
 
 #: What a Kubernetes label value may hold (and so the default ``app=<name>`` selector).
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -40,8 +41,9 @@ class Strict(BaseModel):
 def _label_value(value: str, what: str) -> str:
     if not value or len(value) > 63 or not LABEL_VALUE.match(value):
         raise ValueError(
-            f"{value!r} cannot be a Kubernetes label value ({what}): use at most 63 letters, "
-            "digits, '-', '_' or '.', starting and ending with a letter or digit"
+            f"{excerpt(value)} cannot be a Kubernetes label value ({what}): "
+            "use at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
         )
     return value
 
@@ -55,7 +57,7 @@ def _one_line(value: str) -> str:
 def _dns_label(value: str, what: str) -> str:
     if len(value) > 63 or not DNS_LABEL.match(value):
         raise ValueError(
-            f"{value!r} is not a valid {what}: lowercase letters, digits and '-', "
+            f"{excerpt(value)} is not a valid {what}: lowercase letters, digits and '-', "
             "at most 63, starting and ending with a letter or digit"
         )
     return value
@@ -83,18 +85,18 @@ class SecretRef(Strict):
         if (self.env is None) == (self.secret is None):
             raise ValueError("give either env: VAR or secret: NAME with key: KEY")
         if self.env is not None and (self.key is not None or not ENV_NAME.match(self.env)):
-            raise ValueError(f"env must be an environment variable name, got {self.env!r}")
+            raise ValueError(f"env must be an environment variable name, got {excerpt(self.env)}")
         if self.secret is not None:
             _dns_label_subdomain(self.secret)
             if not self.key:
-                raise ValueError(f"secret {self.secret!r} needs key: the key inside it")
+                raise ValueError(f"secret {excerpt(self.secret)} needs key: the key inside it")
         return self
 
 
 def _dns_label_subdomain(value: str) -> None:
     parts = value.split(".")
     if len(value) > 253 or not all(DNS_LABEL.match(p) for p in parts):
-        raise ValueError(f"{value!r} is not a valid Kubernetes object name")
+        raise ValueError(f"{excerpt(value)} is not a valid Kubernetes object name")
 
 
 class ServiceAccount(Strict):
@@ -184,7 +186,7 @@ class Gateway(Strict):
     @classmethod
     def _hostname(cls, value: str) -> str:
         if value and not re.match(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", value):
-            raise ValueError(f"{value!r} is not a DNS name")
+            raise ValueError(f"{excerpt(value)} is not a DNS name")
         return value
 
 
@@ -294,7 +296,7 @@ class SelfHostedModel(Strict):
             raise ValueError("an empty selector would match every pod; give at least one label")
         for key, val in value.items():
             if not LABEL_KEY.match(key):
-                raise ValueError(f"{key!r} is not a valid label key")
+                raise ValueError(f"{excerpt(key)} is not a valid label key")
             _label_value(val, f"selector {key}")
         return value
 
@@ -429,7 +431,8 @@ def parse(text: str, path: Path) -> Config:
 
 def _validation_error(exc: ValidationError, text: str, path: Path) -> InputError:
     errors = _drop_shadowed(exc.errors(include_url=False))
-    lines = [_describe(err, text, path) for err in errors[:10]]
+    root = yamlsrc.compose(text)  # one parse locates every error
+    lines = [_describe(err, text, path, root) for err in errors[:10]]
     if len(errors) > 10:
         lines.append(f"… and {len(errors) - 10} more")
     return InputError("\n".join(lines), hint=f"fix {path} and run again")
@@ -456,15 +459,16 @@ def _drop_shadowed(errors: list[Any]) -> list[Any]:
     ]
 
 
-def _describe(err: Mapping[str, Any], text: str, path: Path) -> str:
+def _describe(err: Mapping[str, Any], text: str, path: Path, root: Any) -> str:
     loc = _clean_loc(err["loc"])
-    where = _where(text, path, loc)
+    where = _where(text, path, loc, root)
     key_path = _key_path(loc) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
-        message = f"unknown key {loc[-1]!r}"
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        message = f"unknown key {excerpt(loc[-1])}"
+        same_case = [a for a in allowed if a.lower() == str(loc[-1]).lower()]
+        close = same_case or difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         if close:
             message += f": did you mean {close[0]!r}?"
         elif allowed:
@@ -474,9 +478,9 @@ def _describe(err: Mapping[str, Any], text: str, path: Path) -> str:
     elif kind == "missing":
         message = "is required"
     else:
-        message = str(err["msg"]).removeprefix("Value error, ")
+        message = one_line(str(err["msg"]).removeprefix("Value error, "))
         if "input" in err and kind.endswith("_type") and not _secret_path(loc):
-            message += f" (got {_short(err['input'])})"
+            message += f" (got {excerpt(err['input'], 40)})"
             if kind == "string_type" and isinstance(err["input"], bool | int | float):
                 message += "; quote it: YAML reads yes/no/on/off, true/false and numbers as such"
         if _secret_path(loc) and kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -488,17 +492,59 @@ def _describe(err: Mapping[str, Any], text: str, path: Path) -> str:
 
 
 def _clean_loc(loc: Sequence[Any]) -> tuple[str | int, ...]:
-    # pydantic appends union member names ("ExistingDatabase", "literal['bundled']") to loc.
+    """The key path of an error, without the union member names pydantic puts in it.
+
+    pydantic names the member of a union it tried (``ExistingDatabase``, ``literal['bundled']``,
+    ``str``) as if it were a key. Which parts are such names is decided by walking the schema
+    beside the path, so a user's key that happens to look like one (``Gateway``, ``App``) stays.
+    """
     out: list[str | int] = []
+    current: Any = Config
     for part in loc:
-        if isinstance(part, str) and (part[:1].isupper() or "[" in part or part in ("str", "int")):
+        members = _union_members(current)
+        if members is not None and isinstance(part, str):
+            current = next((m for m in members if _member_tag(m, part)), None)
             continue
         out.append(part)
+        current = _step(current, part)
     return tuple(out)
 
 
-def _where(text: str, path: Path, loc: Sequence[str | int]) -> str:
-    pos = yamlsrc.position(text, loc)
+def _union_members(tp: Any) -> list[Any] | None:
+    """The members of a union of two or more types (``X | None`` is no union to pydantic)."""
+    while typing.get_origin(tp) is Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return None
+    members = [a for a in typing.get_args(tp) if a is not type(None)]
+    return members if len(members) > 1 else None
+
+
+def _member_tag(member: Any, part: str) -> bool:
+    if isinstance(member, type):
+        return member.__name__ == part
+    origin = typing.get_origin(member)
+    if origin is Literal:
+        return part.startswith("literal[")
+    return origin is not None and part.startswith(f"{origin.__name__}[")
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    """The type one key (or index) below ``tp`` in the schema; None when it cannot tell."""
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel) and isinstance(part, str):
+        field = tp.model_fields.get(part)
+        return field.annotation if field else None
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is list and isinstance(part, int) and args:
+        return args[0]
+    if typing.get_origin(tp) is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _where(text: str, path: Path, loc: Sequence[str | int], root: Any = None) -> str:
+    pos = yamlsrc.position(text, loc, root)
     return f"{path}:{pos[0]}:{pos[1]}" if pos else str(path)
 
 
@@ -515,11 +561,6 @@ def _secret_path(loc: Sequence[str | int]) -> bool:
         isinstance(p, str) and any(w in p for w in ("secret", "key", "password", "username"))
         for p in loc
     )
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _allowed_keys(loc: Sequence[str | int]) -> list[str]:

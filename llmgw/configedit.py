@@ -9,14 +9,11 @@ by construction; the result is then validated as a whole before anything is writ
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from llmgw.errors import InputError
-
-_PLAIN_SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./:-]*$")
-_YAML11_WORDS = frozenset(["y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"])
+from llmgw.yamlout import quoted, yaml_scalar
 
 
 @dataclass(frozen=True)
@@ -28,23 +25,18 @@ class Entry:
 
 
 def scalar(value: str, style: str | None = None) -> str:
-    """``value`` as a YAML scalar, in the neighbour's quoting style when it had one."""
-    if style == "'" and "\n" not in value:
+    """``value`` as a YAML scalar (block context), in the neighbour's quoting style if it had one.
+
+    Plain or double-quoted text comes from the project's one scalar writer, so a name like
+    ``0x1F`` or ``on`` is quoted here exactly as ``render`` would quote it.
+    """
+    if style == "'" and value.isprintable():
         return "'" + value.replace("'", "''") + "'"
-    if style == '"' or not _plain_ok(value):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-def _plain_ok(value: str) -> bool:
-    return (
-        bool(_PLAIN_SAFE.match(value))
-        and value.lower() not in _YAML11_WORDS
-        and not re.match(r"^[-+.]?[0-9][0-9_.:eE+-]*$", value)
-        and ": " not in value
-    )
+    if style == '"':
+        return quoted(value)
+    # An inner ':' (``…-v1:0``) stays plain in flow entries too: only ``: ``, ``:,`` and ``:}``
+    # end a plain scalar there, and the block rule allows none of them.
+    return yaml_scalar(value, block=True)
 
 
 def _lines_end(text: str) -> str:
@@ -158,8 +150,9 @@ def _styles(neighbour: Any) -> dict[str, str | None]:
 def _flow_entry(entry: Entry, neighbour: Any) -> str:
     style = _styles(neighbour)
     name = scalar(entry.name, style.get("name"))
+    model = scalar(entry.model, style.get("model"))
     region = f", region: {scalar(entry.region)}" if entry.region else ""
-    return f"{{name: {name}, model: {scalar(entry.model, style.get('model'))}{region}}}"
+    return f"{{name: {name}, model: {model}{region}}}"
 
 
 def _item_lines(entry: Entry, dash_col: int, key_offset: int, neighbour: Any) -> list[str]:

@@ -8,16 +8,19 @@ by accident. The values file on disk is replaced only after helm succeeded.
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from llmgw import files, helm, integration, pipeline, render, yamlsrc
-from llmgw.config import Config, resolve_secret
+from llmgw import files, helm, integration, pipeline, yamlout
+from llmgw.config import Config
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import InputError, RefusedError
+from llmgw.redact import redact
+from llmgw.render import model_names, models_by_name
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,6 @@ class Settings:
     chart_version: str | None = None
     timeout: str = "10m"
     wait: bool = True
-    kube_context: str | None = None
     dry_run: bool = False
     yes: bool = False
     allow_removal: bool = False
@@ -75,12 +77,6 @@ class Outcome:
 # -- the pure part -------------------------------------------------------------------------
 
 
-def _models(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    proxy = (values or {}).get("proxy_config") or {}
-    entries = proxy.get("model_list") or [] if isinstance(proxy, dict) else []
-    return {str(e.get("model_name")): e for e in entries if isinstance(e, dict)}
-
-
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:
         out: dict[str, Any] = {}
@@ -93,14 +89,15 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value} if prefix else {}
 
 
-def compare(live: Mapping[str, Any] | None, new: Mapping[str, Any], secrets: list[str]) -> Preview:
-    old_models, new_models = _models(live), _models(new)
+def preview(
+    live: Mapping[str, Any] | None, new: Mapping[str, Any], secrets: Sequence[str]
+) -> Preview:
+    """What applying ``new`` over the live release's values would change, secrets masked."""
+    old_models, new_models = models_by_name(live), models_by_name(new)
     old_flat, new_flat = _flatten(dict(live or {})), _flatten(dict(new))
     other = sorted(k for k in set(old_flat) | set(new_flat) if old_flat.get(k) != new_flat.get(k))
-    old_text = render.block(dict(live), 0).lstrip("\n") + "\n" if live else ""
-    new_text = render.block(dict(new), 0).lstrip("\n") + "\n"
-    import difflib
-
+    old_text = yamlout.document(dict(live)) if live else ""
+    new_text = yamlout.document(dict(new))
     diff = "".join(
         difflib.unified_diff(
             old_text.splitlines(keepends=True),
@@ -115,7 +112,7 @@ def compare(live: Mapping[str, Any] | None, new: Mapping[str, Any], secrets: lis
         removed=[m for m in old_models if m not in new_models],
         changed=[m for m in new_models if m in old_models and new_models[m] != old_models[m]],
         other=other if live is not None else [],
-        diff=render.redact_diff(diff, secrets),
+        diff=redact(diff, secrets),
     )
 
 
@@ -143,11 +140,7 @@ def managed_secret_data(config: Config, env: Mapping[str, str]) -> dict[str, str
     """Keys and values of the Secret llmgw manages (reference mode); names a missing variable."""
     if config.secrets.mode != "reference":
         return {}
-    data: dict[str, str] = {}
-    for env_name, ref, key_path in integration.secret_refs(config):
-        if ref.env is not None:
-            data[env_name] = resolve_secret(ref, env, key_path)
-    return data
+    return integration.env_secret_values(config, env)
 
 
 def gateway_access(config: Config, release: str, namespace: str) -> tuple[str, str]:
@@ -161,13 +154,19 @@ def gateway_access(config: Config, release: str, namespace: str) -> tuple[str, s
 # -- the run -------------------------------------------------------------------------------
 
 
-def run(
-    settings: Settings,
-    ui: Reporter,
-    env: Mapping[str, str] | None = None,
-    connect: Callable[[], Any] | None = None,
-) -> Outcome:
-    env = os.environ if env is None else env
+@dataclass(frozen=True)
+class Plan:
+    """Everything checked and decided, nothing outside touched yet."""
+
+    rendered: pipeline.Rendered
+    release: helm.Release
+    helm: helm.Helm
+    preview: Preview
+    secret_data: dict[str, str]
+
+
+def plan(settings: Settings, ui: Reporter, env: Mapping[str, str]) -> Plan:
+    """Render, read the live release, preview, and refuse an accidental removal."""
     ui.phase("render")
     rendered = pipeline.render(
         settings.config_path,
@@ -186,30 +185,84 @@ def run(
         values_file=settings.out,
         timeout=settings.timeout,
         wait=settings.wait,
-        kube_context=settings.kube_context,
+        kube_context=settings.source.context,
     )
     helm.check_chart(release.chart, release.version)
     secret_data = managed_secret_data(config, env)
     h = helm.find()
-    new_values = yamlsrc.load(rendered.text, settings.out)
     ui.phase("read live release")
     live = helm.live_values(h, release)
     masked = [*rendered.secrets, *secret_data.values()]
-    preview = compare(live, new_values, masked)
-    ui.preview(preview)
-    if not preview.changes:
-        return Outcome(preview, applied=False, warnings=rendered.warnings)
-    if preview.removed and not settings.allow_removal:
-        reasons = removal_reasons(config, rendered.discovery.models, preview.removed)
+    change = preview(live, rendered.values, masked)
+    ui.preview(change)
+    if change.removed and not settings.allow_removal:
+        reasons = removal_reasons(config, rendered.discovery.models, change.removed)
         raise RefusedError(
             "the new values would drop models the live release serves: "
             + "; ".join(f"{name} ({why})" for name, why in reasons.items()),
             hint="wait until they are ready again, or pass --allow-removal to drop them",
         )
-    if settings.dry_run:
-        return Outcome(preview, applied=False, warnings=rendered.warnings)
+    return Plan(rendered, release, h, change, secret_data)
+
+
+def apply(
+    p: Plan, settings: Settings, ui: Reporter, connect: Callable[[], Any] | None = None
+) -> Outcome:
+    """Chart check, the managed Secret, helm upgrade; the values file only after success."""
+    rendered, release = p.rendered, p.release
+    config = rendered.discovery.config
+    staging = settings.out.with_name(f".{settings.out.name}.deploy")
+    files.write_atomic(staging, rendered.text, private=True)
+    try:
+        staged = replace(release, values_file=staging)
+        ui.phase("chart check")
+        masked = [*rendered.secrets, *p.secret_data.values()]
+        helm.template(p.helm, staged, masked)
+        if p.secret_data:
+            ui.phase("secrets")
+            from llmgw.kube import auth, write
+
+            cluster = (
+                connect()
+                if connect
+                else auth.connect(
+                    auth.Connection(settings.source.kubeconfig, settings.source.context)
+                )
+            )
+            write.apply_secret(
+                cluster, release.namespace, config.managed_secret_name(), p.secret_data
+            )
+        ui.phase("helm upgrade and rollout")
+        helm.upgrade(p.helm, staged, masked)
+        files.write_atomic(settings.out, rendered.text, private=bool(rendered.secrets))
+    finally:
+        staging.unlink(missing_ok=True)
+    url, forward = gateway_access(config, release.name, release.namespace)
+    return Outcome(
+        p.preview,
+        applied=True,
+        release=release.name,
+        revision=helm.revision(p.helm, release),
+        models=model_names(rendered.values),
+        url=url,
+        port_forward=forward,
+        warnings=rendered.warnings,
+    )
+
+
+def run(
+    settings: Settings,
+    ui: Reporter,
+    env: Mapping[str, str] | None = None,
+    connect: Callable[[], Any] | None = None,
+) -> Outcome:
+    p = plan(settings, ui, os.environ if env is None else env)
+    if not p.preview.changes or settings.dry_run:
+        return Outcome(p.preview, applied=False, warnings=p.rendered.warnings)
     if not settings.yes:
-        answer = ui.confirm(f"Apply to release {release.name} in namespace {release.namespace}?")
+        answer = ui.confirm(
+            f"Apply to release {p.release.name} in namespace {p.release.namespace}?"
+        )
         if answer is None:
             raise InputError(
                 "refusing to deploy without confirmation: no terminal to ask on",
@@ -217,39 +270,4 @@ def run(
             )
         if not answer:
             raise RefusedError("deploy cancelled; nothing was changed")
-    staging = settings.out.with_name(f".{settings.out.name}.deploy")
-    files.write_atomic(staging, rendered.text, private=True)
-    try:
-        staged = replace(release, values_file=staging)
-        ui.phase("chart check")
-        helm.template(h, staged)
-        if secret_data:
-            ui.phase("secrets")
-            from llmgw import kube
-
-            cluster = (
-                connect()
-                if connect
-                else kube.connect(
-                    kube.Connection(
-                        settings.source.kubeconfig, settings.kube_context or settings.source.context
-                    )
-                )
-            )
-            kube.apply_secret(cluster, release.namespace, config.managed_secret_name(), secret_data)
-        ui.phase("helm upgrade and rollout")
-        helm.upgrade(h, staged)
-        files.write_atomic(settings.out, rendered.text, private=bool(rendered.secrets))
-    finally:
-        staging.unlink(missing_ok=True)
-    url, forward = gateway_access(config, release.name, release.namespace)
-    return Outcome(
-        preview,
-        applied=True,
-        release=release.name,
-        revision=helm.revision(h, release),
-        models=list(_models(new_values)),
-        url=url,
-        port_forward=forward,
-        warnings=rendered.warnings,
-    )
+    return apply(p, settings, ui, connect)

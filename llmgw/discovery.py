@@ -1,27 +1,25 @@
 """Which configured models really run, decided the same way for every source.
 
-A source (a snapshot file here, the live API in ``kube.py``) only produces a ``ClusterState``:
-the pods and services of the namespaces that matter, as the plain JSON objects the Kubernetes
-API returns. ``discover`` is pure and turns that state into one ``DiscoveredModel`` per
-configured model, so readiness, api_base and served-name rules cannot drift between sources.
+A source (a snapshot file in ``snapshot.py``, the live API in ``kube/``) only produces a
+``ClusterState``: the pods and services of the namespaces that matter, as the plain JSON objects
+the Kubernetes API returns, checked at that boundary. ``discover`` is pure and turns that state
+into one ``DiscoveredModel`` per configured model, so readiness, api_base and served-name rules
+cannot drift between sources.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from llmgw import yamlsrc
 from llmgw.config import Config, SelfHostedModel
-from llmgw.engines import Engine
-from llmgw.errors import InputError
-
-Obj = Mapping[str, Any]
+from llmgw.engines import ENGINES, Engine
+from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted
 
 #: Container waiting reasons that mean the pod will not become ready by itself soon.
 FAILING_WAIT_REASONS = frozenset(
@@ -35,22 +33,6 @@ FAILING_WAIT_REASONS = frozenset(
         "RunContainerError",
     }
 )
-
-
-@dataclass(frozen=True)
-class ClusterState:
-    """Pods and Services by namespace, as Kubernetes JSON objects."""
-
-    pods: Mapping[str, Sequence[Obj]]
-    services: Mapping[str, Sequence[Obj]]
-    #: Namespaces known to exist; None when the source cannot tell (a plain pod snapshot).
-    namespaces: frozenset[str] | None = None
-    #: What was read, for messages: a file path or ``cluster <server> (context <name>)``.
-    source: str = ""
-    #: Lists that failed part-way; the state is then incomplete.
-    problems: tuple[str, ...] = ()
-    #: Namespaces whose lists failed: their models' state is unknown.
-    failed_namespaces: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -339,72 +321,65 @@ def _discover_one(
     )
 
 
-# -- snapshots ------------------------------------------------------------------------------
+# -- what to read, and what probing found ---------------------------------------------------
 
 
-def load_snapshot(path: Path) -> ClusterState:
-    """Read what ``kubectl get pods,services -A -o json|yaml`` prints."""
-    text = yamlsrc.read_text(path, "pod snapshot")
-    data: Any
-    if text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
-            ) from None
-    else:
-        data = yamlsrc.load(text, path)
-    return state_from_objects(_objects(data, path), source=str(path))
-
-
-def _objects(data: Any, path: Path) -> list[Obj]:
-    hint = "make it with: kubectl get pods,services -A -o yaml > FILE"
-    if not isinstance(data, dict):
-        raise InputError(
-            f"{path}: expected a Kubernetes List object, got {type(data).__name__}", hint
-        )
-    if "items" not in data:
-        if data.get("kind") in ("Pod", "Service", "Namespace"):
-            return [data]
-        raise InputError(f"{path}: expected a Kubernetes List with items:", hint)
-    items = data["items"] or []
-    if not isinstance(items, list):
-        raise InputError(f"{path}: items: expected a list", hint)
-    list_kind = str(data.get("kind") or "")
-    implied = list_kind[:-4] if list_kind.endswith("List") and list_kind != "List" else None
-    out: list[Obj] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InputError(f"{path}: items[{index}]: expected an object", hint)
-        if "kind" not in item and implied:
-            item = {**item, "kind": implied}
-        if item.get("kind") == "List":
-            out.extend(_objects(item, path))
+def wanted(config: Config) -> dict[str, Wanted]:
+    """Per namespace holding configured models: the names and selectors to list pods by."""
+    names: dict[str, list[str]] = {}
+    selectors: dict[str, list[Mapping[str, str]]] = {}
+    for engine, _index, model in config.models.by_engine():
+        ns = model_namespace(engine, model)
+        if model.selector:
+            selectors.setdefault(ns, []).append(model.selector)
         else:
-            out.append(item)
+            names.setdefault(ns, []).append(model.name)
+    return {
+        ns: Wanted(names.get(ns, ()), selectors.get(ns, ()))
+        for ns in sorted(set(names) | set(selectors))
+    }
+
+
+def probe_targets(models: Sequence[DiscoveredModel]) -> list[tuple[DiscoveredModel, ProbeTarget]]:
+    """The ready models that have a Service, with where to ask their engine."""
+    out = []
+    for m in models:
+        if m.ready and m.service:
+            engine = ENGINES[m.engine]
+            port = int(urlsplit(m.api_base).port or engine.port)
+            target = ProbeTarget(
+                m.namespace, m.service, port, engine.models_path, ollama=engine.name == "ollama"
+            )
+            out.append((m, target))
     return out
 
 
-def state_from_objects(objects: Iterable[Obj], source: str) -> ClusterState:
-    pods: dict[str, list[Obj]] = {}
-    services: dict[str, list[Obj]] = {}
-    namespaces: set[str] = set()
-    for obj in objects:
-        kind = obj.get("kind")
-        meta = obj.get("metadata") or {}
-        if kind == "Namespace":
-            namespaces.add(str(meta.get("name")))
-            continue
-        ns = str(meta.get("namespace") or "default")
-        if kind == "Pod":
-            pods.setdefault(ns, []).append(obj)
-        elif kind == "Service":
-            services.setdefault(ns, []).append(obj)
-    return ClusterState(
-        pods=pods,
-        services=services,
-        # Only a snapshot that lists Namespace objects can say which namespaces are missing.
-        namespaces=frozenset(namespaces) if namespaces else None,
-        source=source,
-    )
+def apply_probe(
+    models: Sequence[DiscoveredModel],
+    answers: Mapping[int, ProbeAnswer],
+    configured: Callable[[DiscoveredModel], bool],
+) -> list[DiscoveredModel]:
+    """Models with what their engines answered (by ``id(model)``).
+
+    ``configured(m)`` says whether the served name came from config (then a difference is
+    worth saying). A failed probe marks the model unverified; it does not hide it.
+    """
+    out = []
+    for m in models:
+        answer = answers.get(id(m))
+        if answer is None:
+            out.append(m)
+        elif answer.problem:
+            out.append(replace(m, notes=(*m.notes, f"unverified: {answer.problem}")))
+        elif m.served_name in answer.ids or not answer.ids:
+            out.append(m)
+        elif len(answer.ids) == 1:
+            served = answer.ids[0]
+            note = f"engine serves {served!r}"
+            if configured(m):
+                note += f", not {m.served_name!r} as configured; using {served!r}"
+            out.append(replace(m, served_name=served, notes=(*m.notes, note)))
+        else:
+            note = f"engine serves {', '.join(answer.ids)}, not {m.served_name!r}"
+            out.append(replace(m, notes=(*m.notes, note)))
+    return out

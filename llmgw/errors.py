@@ -1,7 +1,8 @@
 """One small exception hierarchy, raised deep and caught once by the CLI.
 
-Each error carries the exit code DESIGN.md assigns to its kind and an optional hint that tells
-the user what to do, so no layer between the fault and the CLI needs to know about either.
+Each error carries the exit code of its kind (the table in docs/commands.md: 2 bad input,
+3 an outside system failed, 4 refused for safety) and an optional hint that tells the user
+what to do, so no layer between the fault and the CLI needs to know about either.
 """
 
 from __future__ import annotations

@@ -8,15 +8,16 @@ is detected once and the argv built for it.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmgw import proc
 from llmgw.errors import ExternalError, InputError
+from llmgw.redact import redact
 
 INSTALL_HINT = (
     "install Helm 3.8+ or Helm 4 (https://helm.sh/docs/intro/install/) and put it on PATH"
@@ -166,52 +167,70 @@ def status_argv(helm: Helm, release: Release) -> list[str]:
     ]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "HELM_NO_PLUGINS": os.environ.get("HELM_NO_PLUGINS", "")}
+#: What helm prints when the release does not exist (and only then); a failure whose message
+#: merely contains "not found" (a missing credential plugin) is a failure, not "no release".
+_NO_RELEASE = re.compile(r"(?m)^Error: release: not found\s*$")
 
 
 def live_values(helm: Helm, release: Release) -> dict[str, Any] | None:
     """The values the live release was installed with; None when there is no release."""
-    result = proc.run(get_values_argv(helm, release), env=_env(), timeout=120)
+    result = proc.run(get_values_argv(helm, release), timeout=120)
     if not result.ok:
-        if "not found" in result.stderr:
+        if _NO_RELEASE.search(result.stderr):
             return None
         raise failure("reading the live release's values", result)
-    try:
-        data = json.loads(result.stdout or "null")
-    except ValueError:
-        raise ExternalError(
-            f"helm get values printed something that is not JSON: {result.stdout[:200]}"
-        ) from None
-    return data if isinstance(data, dict) else {}
+    return _json_document(result.stdout)
 
 
-def template(helm: Helm, release: Release) -> str:
+def _json_document(stdout: str) -> dict[str, Any]:
+    """The JSON document in helm's stdout, past any warning lines printed before it.
+
+    The output holds the live release's secrets (inline mode), so it is never quoted.
+    """
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(("{", "null")):
+            try:
+                data = json.loads("\n".join(lines[index:]))
+            except ValueError:
+                break
+            return data if isinstance(data, dict) else {}
+    raise ExternalError(
+        f"helm get values printed {len(lines)} lines that hold no JSON document "
+        "(not shown: they may hold secrets)",
+        hint="run `helm get values RELEASE -n NAMESPACE -o json` to see what it prints",
+    )
+
+
+def template(helm: Helm, release: Release, secrets: Sequence[str] = ()) -> str:
     """Render the chart with the values client-side: catches chart-side problems offline."""
-    result = proc.run(template_argv(helm, release), env=_env(), timeout=300)
+    result = proc.run(template_argv(helm, release), timeout=300)
     if not result.ok:
-        raise failure("rendering the chart with the new values (helm template)", result)
+        raise failure("rendering the chart with the new values (helm template)", result, secrets)
     return result.stdout
 
 
-def upgrade(helm: Helm, release: Release) -> proc.Result:
-    result = proc.run(upgrade_argv(helm, release), env=_env())
+def upgrade(helm: Helm, release: Release, secrets: Sequence[str] = ()) -> proc.Result:
+    result = proc.run(upgrade_argv(helm, release))
     if not result.ok:
-        raise failure("helm upgrade --install", result, rollback_possible=True)
+        raise failure("helm upgrade --install", result, secrets, rollback_possible=True)
     return result
 
 
 def revision(helm: Helm, release: Release) -> int | None:
-    result = proc.run(status_argv(helm, release), env=_env(), timeout=120)
+    result = proc.run(status_argv(helm, release), timeout=120)
     try:
         return int(json.loads(result.stdout)["version"]) if result.ok else None
     except (ValueError, KeyError, TypeError):
         return None
 
 
-def failure(what: str, result: proc.Result, rollback_possible: bool = False) -> ExternalError:
-    """helm's own message, with what it means and what to do."""
-    message = (result.stderr or result.stdout).strip() or f"exit code {result.returncode}"
+def failure(
+    what: str, result: proc.Result, secrets: Sequence[str] = (), rollback_possible: bool = False
+) -> ExternalError:
+    """helm's own message (secrets masked, cut short), with what it means and what to do."""
+    raw = (result.stderr or result.stdout).strip() or f"exit code {result.returncode}"
+    message = redact(raw if len(raw) <= 4000 else raw[:4000] + " ...", secrets)
     lower = message.lower()
     hint: str | None = None
     if "another operation" in lower and "in progress" in lower:

@@ -175,6 +175,19 @@ def secret_refs(config: Config) -> list[tuple[str, SecretRef, str]]:
     return [(name, ref, path) for name, ref, path in refs if ref is not None]
 
 
+def env_secret_values(config: Config, env: Mapping[str, str]) -> dict[str, str]:
+    """Pod env var → value, for every secret the config names by an environment variable.
+
+    The one place secrets are read from the environment: inline mode renders these values,
+    reference mode's deploy writes them into the Secret llmgw manages.
+    """
+    return {
+        name: resolve_secret(ref, env, key_path)
+        for name, ref, key_path in secret_refs(config)
+        if ref.env is not None
+    }
+
+
 def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
     """How the values carry each secret, in the shape the chart wants.
 
@@ -188,7 +201,8 @@ def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
     env_values: dict[str, str] = {}
     key_refs: list[dict[str, str]] = []
     uses_managed = False
-    for env_name, ref, key_path in secret_refs(config):
+    values = env_secret_values(config, env) if inline else {}
+    for env_name, ref, _key_path in secret_refs(config):
         if ref.secret is not None:
             assert ref.key is not None
             if env_name == MASTER_KEY_ENV:
@@ -196,11 +210,10 @@ def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
             else:
                 key_refs.append({"name": env_name, "secret": ref.secret, "key": ref.key})
         elif inline:
-            value = resolve_secret(ref, env, key_path)
             if env_name == MASTER_KEY_ENV:
-                masterkey = {"value": value}
+                masterkey = {"value": values[env_name]}
             else:
-                env_values[env_name] = value
+                env_values[env_name] = values[env_name]
         else:
             uses_managed = True
             if env_name == MASTER_KEY_ENV:

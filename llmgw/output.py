@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from llmgw.discovery import DiscoveredModel
+from llmgw.redact import printable
 
 HEADERS = ("ENGINE", "MODEL", "NAMESPACE", "READY", "API BASE", "SERVED NAME", "STATUS")
 
@@ -39,7 +40,8 @@ def _status(m: DiscoveredModel) -> str:
 
 
 def model_rows(models: Sequence[DiscoveredModel]) -> list[tuple[str, ...]]:
-    return [
+    """Table cells; text from the cluster has its control characters (ANSI escapes) escaped."""
+    rows = [
         (
             m.engine,
             m.name,
@@ -51,6 +53,7 @@ def model_rows(models: Sequence[DiscoveredModel]) -> list[tuple[str, ...]]:
         )
         for m in models
     ]
+    return [tuple(printable(cell) for cell in row) for row in rows]
 
 
 def print_models(
@@ -86,9 +89,9 @@ def dump(data: Any, fmt: str, stream: TextIO | None = None) -> None:
     if fmt == "json":
         stream.write(json.dumps(data, indent=2) + "\n")
     else:
-        from llmgw.render import block
+        from llmgw.yamlout import document
 
-        stream.write(block(data, 0).lstrip("\n") + "\n")
+        stream.write(document(data))
 
 
 class DeployReporter:

@@ -7,16 +7,21 @@ exactly one source: a snapshot file when given, else the live API (imported only
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgw import config as config_mod
-from llmgw import discovery
+from llmgw import discovery, yamlsrc
 from llmgw.config import Config
-from llmgw.discovery import ClusterState, DiscoveredModel
+from llmgw.discovery import DiscoveredModel
 from llmgw.errors import ExternalError, InputError
+from llmgw.state import ClusterState
+
+if TYPE_CHECKING:
+    from llmgw.kube.auth import Cluster
+    from llmgw.render import Comparison
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,18 @@ class Rendered:
     discovery: Discovery
     integration: dict[str, Any]
     text: str
+    #: ``text`` parsed: the chart values.
+    values: dict[str, Any]
     #: Secret values the text carries (inline mode), for masking anything shown.
     secrets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def model_names(self) -> list[str]:
+        """The public model names the values serve."""
+        from llmgw.render import model_names
+
+        return model_names(self.values)
 
 
 def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
@@ -52,19 +66,35 @@ def discover(config_path: Path, source: Source, probe: bool = False) -> Discover
             raise InputError(
                 "--probe asks the running engines, so it needs the cluster, not --pods-from"
             )
-        state = discovery.load_snapshot(source.pods_from)
-        return Discovery(config, state, discovery.discover(config, state))
-    from llmgw import kube
+        from llmgw import snapshot
 
-    cluster = kube.connect(kube.Connection(source.kubeconfig, source.context))
-    state = kube.read_state(config, cluster)
+        state = snapshot.load(source.pods_from)
+        return Discovery(config, state, discovery.discover(config, state))
+    from llmgw.kube import auth, read
+
+    cluster = auth.connect(auth.Connection(source.kubeconfig, source.context))
+    state = read.read_state(cluster, discovery.wanted(config))
     models = discovery.discover(config, state)
     if probe:
         configured = {
             (engine.name, m.name) for engine, _i, m in config.models.by_engine() if m.served_name
         }
-        models = kube.probe(cluster, models, lambda m: (m.engine, m.name) in configured)
+        models = probe_models(cluster, models, lambda m: (m.engine, m.name) in configured)
     return Discovery(config, state, models)
+
+
+def probe_models(
+    cluster: Cluster,
+    models: list[DiscoveredModel],
+    configured: Callable[[DiscoveredModel], bool],
+) -> list[DiscoveredModel]:
+    """Ask each ready model's engine what it serves (``--probe``), and apply the answers."""
+    from llmgw.kube import read
+
+    targets = discovery.probe_targets(models)
+    answers = read.probe(cluster, [t for _m, t in targets])
+    by_model = {id(m): a for (m, _t), a in zip(targets, answers, strict=True)}
+    return discovery.apply_probe(models, by_model, configured)
 
 
 def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
@@ -94,5 +124,33 @@ def render(
     found = discover(config_path, source, probe)
     warnings = require_complete(found.state, allow_partial)
     obj = integration.build(found.config, found.models, os.environ if env is None else env)
-    text = render_mod.render(template or render_mod.default_template(), obj, config_path.name)
-    return Rendered(found, obj, text, integration.inline_secret_values(obj), warnings)
+    secrets = integration.inline_secret_values(obj)
+    text = render_mod.render(
+        template or render_mod.default_template(), obj, config_path.name, secrets
+    )
+    values = yamlsrc.load(text, config_path)
+    return Rendered(found, obj, text, values, secrets, warnings)
+
+
+def printable_values(result: Rendered) -> str:
+    """The values for stdout; refused when they carry secrets (inline mode)."""
+    if result.secrets:
+        raise InputError(
+            "--stdout would print secrets (secrets.mode: inline)",
+            hint="write them to a file with --out, or use secrets.mode: reference",
+        )
+    return result.text
+
+
+def check_file(result: Rendered, path: Path) -> Comparison:
+    """How the values file on disk differs from this render (secrets masked)."""
+    from llmgw.render import file_diff
+
+    return file_diff(path, result.text, result.secrets)
+
+
+def write_values(result: Rendered, path: Path) -> None:
+    """Replace the values file atomically; owner-only when it carries secrets."""
+    from llmgw import files
+
+    files.write_atomic(path, result.text, private=bool(result.secrets))

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from llmgw.config import Config
-from llmgw.render import yaml_flow
+from llmgw.yamlout import yaml_flow
 
 
 def _type_name(tp: Any) -> str:

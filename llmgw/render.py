@@ -10,9 +10,6 @@ when a user sends a request.
 from __future__ import annotations
 
 import difflib
-import json
-import math
-import re
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,85 +20,8 @@ from urllib.parse import urlsplit
 
 from llmgw import yamlsrc
 from llmgw.errors import InputError
-
-#: Scalars YAML 1.1 (Helm's parser) reads as something other than a string.
-_YAML11_SPECIAL = frozenset(["y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"])
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
-_NUMBER_LIKE = re.compile(r"^[-+.]?[0-9]")
-#: Characters YAML needs escaped even inside double quotes (JSON leaves them raw).
-_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
-
-
-class Raw(str):
-    """Text a filter has already made YAML-safe; ``finalize`` passes it through."""
-
-
-def yaml_scalar(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InputError(f"cannot render the non-finite number {value!r}")
-        return repr(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _YAML11_SPECIAL and not _NUMBER_LIKE.match(text):
-        return text
-    encoded = json.dumps(text, ensure_ascii=False)
-    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
-
-
-def yaml_flow(value: Any) -> str:
-    """A value as one line of YAML: a scalar, or a flow mapping/sequence."""
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{yaml_scalar(str(k))}: {yaml_flow(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(yaml_flow(v) for v in value) + "]"
-    return yaml_scalar(value)
-
-
-def yaml_value(value: Any) -> str:
-    """Jinja ``finalize``: what any ``{{ expression }}`` prints."""
-    if isinstance(value, Raw):
-        return value
-    return yaml_flow(value)
-
-
-def _block_lines(value: Any, indent: int) -> list[str]:
-    pad = " " * indent
-    lines: list[str] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(item, (Mapping, list, tuple)) and item:
-                lines.append(f"{pad}{yaml_scalar(str(key))}:")
-                lines.extend(_block_lines(item, indent + 2))
-            else:
-                lines.append(f"{pad}{yaml_scalar(str(key))}: {yaml_flow(item)}")
-    else:
-        for item in value:
-            if isinstance(item, (Mapping, list, tuple)) and item:
-                nested = _block_lines(item, indent + 2)
-                nested[0] = f"{pad}- {nested[0].lstrip()}"
-                lines.extend(nested)
-            else:
-                lines.append(f"{pad}- {yaml_flow(item)}")
-    return lines
-
-
-def block(value: Any, indent: int) -> Raw:
-    """Filter: a mapping or list as indented block YAML, to follow ``key:`` directly.
-
-    ``resources:{{ gateway.resources | block(2) }}`` gives a readable nested block, or
-    `` {}`` when the value is empty.
-    """
-    if isinstance(value, (Mapping, list, tuple)) and value:
-        return Raw("\n" + "\n".join(_block_lines(value, indent)))
-    return Raw(" " + yaml_flow(value))
-
+from llmgw.redact import excerpt, one_line, redact
+from llmgw.yamlout import block, yaml_value
 
 # -- template ------------------------------------------------------------------------------
 
@@ -114,8 +34,25 @@ def default_template() -> Path:
     return Path(__file__).resolve().parent.parent / "templates" / "values.template.yaml"
 
 
-def render(template: Path, integration: Mapping[str, Any], source_name: str) -> str:
-    """Render ``template`` with the integration object, then validate the result."""
+def render(
+    template: Path, integration: Mapping[str, Any], source_name: str, secrets: Sequence[str] = ()
+) -> str:
+    """Render ``template`` with the integration object, then validate the result.
+
+    ``secrets`` are the values the object carries (inline mode): a template error or a failed
+    check may quote rendered text, so every message is masked before it leaves.
+    """
+    try:
+        output = _render(template, integration, source_name)
+        validate(output, template)
+    except InputError as exc:
+        raise InputError(
+            redact(exc.message, secrets), hint=exc.hint and redact(exc.hint, secrets)
+        ) from None
+    return output
+
+
+def _render(template: Path, integration: Mapping[str, Any], source_name: str) -> str:
     import jinja2
 
     text = yamlsrc.read_text(template, "template")
@@ -136,23 +73,21 @@ def render(template: Path, integration: Mapping[str, Any], source_name: str) -> 
         output = compiled.render(**_template_vars(integration), source=source_name)
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(
-            f"{template}:{exc.lineno}: template syntax error: {exc.message}",
+            f"{template}:{exc.lineno}: template syntax error: {one_line(exc.message)}",
             hint="fix the template, or drop --template to use the shipped one",
         ) from None
     except jinja2.UndefinedError as exc:
         raise InputError(
-            f"{template}:{_template_line(exc, template)}: {exc.message}",
+            f"{template}:{_template_line(exc, template)}: {one_line(exc.message)}",
             hint="the variables a template sees are listed in docs/templates.md",
         ) from None
     except InputError as exc:
         raise InputError(f"{template}:{_template_line(exc, template)}: {exc.message}") from None
     except (TypeError, ValueError, jinja2.TemplateError) as exc:
         raise InputError(
-            f"{template}:{_template_line(exc, template)}: template failed: {exc}"
+            f"{template}:{_template_line(exc, template)}: template failed: {one_line(str(exc))}"
         ) from None
-    output = output.rstrip("\n") + "\n"
-    validate(output, template)
-    return output
+    return output.rstrip("\n") + "\n"
 
 
 def _template_vars(integration: Mapping[str, Any]) -> dict[str, Any]:
@@ -221,7 +156,7 @@ def validate(output: str, template: Path) -> None:
         problem = _entry_problem(entry)
         if problem:
             name = entry.get("model_name") if isinstance(entry, dict) else None
-            label = f"proxy_config.model_list[{index}]" + (f" ({name})" if name else "")
+            label = f"proxy_config.model_list[{index}]" + (f" ({excerpt(name)})" if name else "")
             raise InputError(f"{where}: {label}: {problem}")
 
 
@@ -236,14 +171,16 @@ def _entry_problem(entry: Any) -> str | None:
         return "litellm_params is missing"
     model = params.get("model")
     if not isinstance(model, str) or "/" not in model:
-        return f"litellm_params.model {model!r} has no provider prefix (e.g. hosted_vllm/NAME)"
+        return (
+            f"litellm_params.model {excerpt(model)} has no provider prefix (e.g. hosted_vllm/NAME)"
+        )
     provider, _, rest = model.partition("/")
     if provider not in KNOWN_PROVIDERS:
         close = difflib.get_close_matches(provider, sorted(KNOWN_PROVIDERS), n=1)
         tip = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown provider prefix {provider!r} in {model!r}{tip}"
+        return f"unknown provider prefix {excerpt(provider)} in {excerpt(model)}{tip}"
     if not rest.strip("/"):
-        return f"litellm_params.model {model!r} names no model after the provider"
+        return f"litellm_params.model {excerpt(model)} names no model after the provider"
     api_base = params.get("api_base")
     if api_base is None:
         if provider in _NEEDS_API_BASE:
@@ -253,12 +190,35 @@ def _entry_problem(entry: Any) -> str | None:
         return "api_base must be a URL"
     url = urlsplit(api_base)
     if url.scheme not in ("http", "https") or not url.hostname:
-        return f"api_base {api_base!r} is not an http(s) URL"
+        return f"api_base {excerpt(api_base)} is not an http(s) URL"
     if provider in _NEEDS_V1 and not url.path.rstrip("/").endswith("/v1"):
-        return f"api_base {api_base!r} for {provider} must end in /v1 (the OpenAI-compatible root)"
+        return (
+            f"api_base {excerpt(api_base)} for {provider} must end in /v1 "
+            "(the OpenAI-compatible root)"
+        )
     if provider in _NO_V1 and url.path.rstrip("/").endswith("/v1"):
-        return f"api_base {api_base!r} for {provider} must be the server root, without /v1"
+        return f"api_base {excerpt(api_base)} for {provider} must be the server root, without /v1"
     return None
+
+
+def model_list(values: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The proxy's ``model_list`` in chart values (empty when there is none)."""
+    proxy = (values or {}).get("proxy_config")
+    entries = proxy.get("model_list") if isinstance(proxy, Mapping) else None
+    return [e for e in entries or [] if isinstance(e, Mapping)]
+
+
+def models_by_name(values: Mapping[str, Any] | None) -> dict[str, list[Mapping[str, Any]]]:
+    """The model_list entries grouped by public name, in first-seen order."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in model_list(values):
+        out.setdefault(str(entry.get("model_name")), []).append(entry)
+    return out
+
+
+def model_names(values: Mapping[str, Any] | None) -> list[str]:
+    """The public model names the values serve, each once, in order."""
+    return list(models_by_name(values))
 
 
 # -- results -------------------------------------------------------------------------------
@@ -270,27 +230,7 @@ class Comparison:
     diff: str
 
 
-#: Values keys that hold secrets in the chart's values (inline mode), masked in any diff.
-SECRET_KEYS = frozenset(
-    {
-        "masterkey",
-        "password",
-        "postgres-password",
-        "PROXY_MASTER_KEY",
-        "UI_USERNAME",
-        "UI_PASSWORD",
-        "LANGFUSE_PUBLIC_KEY",
-        "LANGFUSE_SECRET_KEY",
-        "PHOENIX_API_KEY",
-    }
-)
-_SECRET_LINE = re.compile(
-    r"^([-+ ]\s*(?:" + "|".join(re.escape(k) for k in sorted(SECRET_KEYS)) + r")\s*:\s*)\S.*$",
-    re.MULTILINE,
-)
-
-
-def compare(path: Path, new: str, redact: Sequence[str] = ()) -> Comparison:
+def file_diff(path: Path, new: str, secrets: Sequence[str] = ()) -> Comparison:
     """Unified diff of the file on disk against ``new``, secrets masked.
 
     Secrets are masked by value (the ones this run knows) and by key, which also covers the
@@ -312,18 +252,4 @@ def compare(path: Path, new: str, redact: Sequence[str] = ()) -> Comparison:
             tofile=f"{path} (rendered)",
         )
     )
-    return Comparison(True, redact_diff(diff, redact))
-
-
-def redact_diff(diff: str, secrets: Sequence[str]) -> str:
-    """Mask secrets in a diff: the known values, and any value under a secret key."""
-    return _SECRET_LINE.sub(r"\1********", mask(diff, secrets))
-
-
-def mask(text: str, secrets: Sequence[str]) -> str:
-    """Replace every secret, raw or as the template encoded it, with asterisks."""
-    forms = {form for s in secrets if s for form in (s, yaml_scalar(s), yaml_scalar(s)[1:-1])}
-    for form in sorted(forms, key=len, reverse=True):
-        if len(form) >= 3:
-            text = text.replace(form, "********")
-    return text
+    return Comparison(True, redact(diff, secrets))

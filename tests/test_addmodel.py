@@ -192,3 +192,32 @@ def test_concurrent_runs_lose_no_entry(cfg: Path) -> None:
     assert all(p.returncode == 0 for p in procs), errors
     names = {m.name for m in config.load(cfg).bedrock.llm}
     assert {f"m{i}" for i in range(8)} <= names
+
+
+def test_a_name_yaml_would_read_as_a_number_is_quoted(cli: Cli, cfg: Path) -> None:
+    result = cli("-c", cfg, "add-bedrock-model", "0x1F", "m.hex", "--no-validate")
+    assert result.code == 0, result.err
+    assert '    - name: "0x1F"\n' in cfg.read_text()
+    assert config.load(cfg).bedrock.llm[-1].name == "0x1F"
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "said"),
+    [
+        ("", "m.x", "invalid model name '': must be non-empty text on one line"),
+        (
+            "two\nlines",
+            "m.x",
+            "invalid model name 'two\\nlines': must be non-empty text on one line",
+        ),
+        ("ok", " ", "invalid model id ' ': must be non-empty text on one line"),
+    ],
+)
+def test_bad_names_get_one_message(cli: Cli, cfg: Path, name: str, model: str, said: str) -> None:
+    before = cfg.read_text()
+    result = cli("-c", cfg, "add-bedrock-model", name, model, "--no-validate")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert lines[0] == f"error: {said}", result.err
+    assert len(lines) == 2 and lines[1].startswith("hint: ")
+    assert cfg.read_text() == before

@@ -174,3 +174,44 @@ def test_resolve_secret_names_the_variable_not_a_value() -> None:
 def test_yaml_boolean_where_a_name_belongs_says_to_quote(write: Write) -> None:
     message = load_error(write, "models:\n  vllm:\n    - name: off\n")
     assert "models.vllm[0].name: Input should be a valid string (got False); quote it" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "said"),
+    [
+        ("Gateway: {}\n", ":1:1: Gateway: unknown key 'Gateway'", "did you mean 'gateway'?"),
+        (
+            "models:\n  vllm:\n    - name: a\n      selector: {App: 1}\n",
+            ":4:18: models.vllm[0].selector.App:",
+            "got 1",
+        ),
+        (
+            "gateway:\n  database: {Endpoint: db, secret: s}\n",
+            ":2:14: gateway.database.Endpoint: unknown key 'Endpoint'",
+            "did you mean 'endpoint'?",
+        ),
+    ],
+)
+def test_capitalised_keys_are_ordinary_errors(
+    write: Write, text: str, where: str, said: str
+) -> None:
+    message = load_error(write, text)
+    assert where in message and said in message, message
+
+
+def test_a_huge_scalar_is_quoted_as_a_short_excerpt(write: Write) -> None:
+    huge = "a" * 5_000_000
+    message = load_error(write, f"models:\n  vllm:\n    - name: {huge}\n")
+    assert "models.vllm[0].name" in message and "..." in message
+    assert len(message) < 500
+
+
+def test_unknown_key_among_many_reuse_keys_is_reported_fast(write: Write) -> None:
+    import time
+
+    text = "".join(f"x-{i}: &a{i} {{k: v}}\n" for i in range(30_000)) + "gatway: {}\n"
+    start = time.monotonic()
+    message = load_error(write, text)
+    elapsed = time.monotonic() - start
+    assert ":30001:1: gatway: unknown key 'gatway': did you mean 'gateway'?" in message
+    assert elapsed < 5, elapsed  # was 10 s: a second, round-trip parse to find the line

@@ -331,24 +331,19 @@ def test_crashlooping_pod_is_not_deployed(
     assert "qwen3-8b-fp8-neuron" not in names and "llama-3-1-8b-int8-neuron" in names
 
 
+def add_and_deploy(cli: Cli, cfg: Path, kc: Path) -> Result:
+    return cli(
+        *("-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0"),
+        *("--no-validate", "--deploy", "--yes"),
+        *("--pods-from", REPO / "examples/cluster.yaml", "--kubeconfig", kc),
+    )
+
+
 def test_add_bedrock_model_then_deploy(
     cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
 ) -> None:
     _cluster, kc = api
-    result = cli(
-        "-c",
-        cfg,
-        "add-bedrock-model",
-        "gpt-oss-20b",
-        "openai.gpt-oss-20b-1:0",
-        "--no-validate",
-        "--deploy",
-        "--yes",
-        "--pods-from",
-        REPO / "examples/cluster.yaml",
-        "--kubeconfig",
-        kc,
-    )
+    result = add_and_deploy(cli, cfg, kc)
     assert result.code == 0, result.err
     assert "model added: gpt-oss-20b" in result.out
     names = [m["model_name"] for m in fake.state()["values"]["proxy_config"]["model_list"]]
@@ -360,3 +355,47 @@ def test_add_bedrock_model_dry_run_cannot_deploy(cli: Cli, cfg: Path) -> None:
         "-c", cfg, "add-bedrock-model", "x", "m.x", "--no-validate", "--dry-run", "--deploy"
     )
     assert result.code == 2 and "nothing to --deploy" in result.err
+
+
+def test_add_bedrock_model_whose_deploy_fails_says_the_config_changed(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], tmp_path: Path
+) -> None:
+    _cluster, kc = api  # no secrets in the environment: the deploy cannot run
+    result = add_and_deploy(cli, cfg, kc)
+    assert result.code == 3, result.err
+    assert f"error: gpt-oss-20b was added to {cfg}, but the deploy failed:" in result.err
+    assert "run `llmgw deploy` to roll it out" in result.err
+    assert "gpt-oss-20b" in cfg.read_text()
+    assert not fake.calls_of("upgrade")
+
+
+def test_inline_verbose_preview_masks_every_secret(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    cfg.write_text(cfg.read_text().replace("mode: reference", "mode: inline"))
+    # The live release holds other (older) secrets than this run knows.
+    fake.values = {"masterkey": "sk-old-live-key", "envVars": {"UI_PASSWORD": "old-ui-pass"}}
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
+    assert result.code == 1, result.err
+    assert "+masterkey: ********" in result.out and "-masterkey: ********" in result.out
+    for secret in [*SECRETS.values(), "sk-old-live-key", "old-ui-pass"]:
+        assert secret not in result.out + result.err, secret
+
+
+def test_live_values_behind_a_warning_never_reach_stderr(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    script = fake.directory / "bin" / "helm"
+    script.write_text(
+        script.read_text().replace(
+            'if cmd == "get":',
+            'if cmd == "get":\n    print("WARNING: something"); print("masterkey: sk-live-key"); '
+            "sys.exit(0)\nif False:",
+        )
+    )
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
+    assert result.code == 3
+    assert "sk-live-key" not in result.out + result.err

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from llmgw import config, discovery
-from llmgw.discovery import ClusterState, pod_readiness
+from llmgw import config, discovery, snapshot
+from llmgw.discovery import pod_readiness
 from llmgw.engines import ENGINES
 from llmgw.errors import InputError
+from llmgw.state import ClusterState
 from tests.conftest import REPO
 from tests.k8s_objects import kube_list, pod, service
 
@@ -22,7 +23,7 @@ def cfg(write: Write, models: str) -> config.Config:
 
 
 def state(*objects: dict[str, Any]) -> ClusterState:
-    return discovery.state_from_objects(objects, source="test")
+    return snapshot.state_from_objects(objects, source="test")
 
 
 @pytest.mark.parametrize(
@@ -214,8 +215,7 @@ def test_served_name_precedence(write: Write) -> None:
 def test_example_snapshot_matches_the_issue(write: Write) -> None:
     cfg_ = config.load(REPO / "config.example.yaml")
     found = {
-        m.name: m
-        for m in discovery.discover(cfg_, discovery.load_snapshot(REPO / "examples/cluster.yaml"))
+        m.name: m for m in discovery.discover(cfg_, snapshot.load(REPO / "examples/cluster.yaml"))
     }
     assert found["qwen3-8b-fp8-neuron"].reason == "CrashLoopBackOff"
     assert not found["qwen3-8b-fp8-neuron"].ready
@@ -233,7 +233,7 @@ def test_snapshot_formats(tmp_path: Path, write: Write) -> None:
     }
     as_json = tmp_path / "pods.json"
     as_json.write_text(json.dumps(podlist))
-    loaded = discovery.load_snapshot(as_json)
+    loaded = snapshot.load(as_json)
     assert [o["metadata"]["name"] for o in loaded.pods["vllm"]] == ["a-1"]
     nested = tmp_path / "nested.yaml"
     import io
@@ -243,7 +243,7 @@ def test_snapshot_formats(tmp_path: Path, write: Write) -> None:
     buf = io.StringIO()
     YAML().dump(kube_list([kube_list([p])]), buf)
     nested.write_text(buf.getvalue())
-    assert discovery.load_snapshot(nested).pods["vllm"][0]["metadata"]["name"] == "a-1"
+    assert snapshot.load(nested).pods["vllm"][0]["metadata"]["name"] == "a-1"
 
 
 @pytest.mark.parametrize(
@@ -258,11 +258,11 @@ def test_snapshot_formats(tmp_path: Path, write: Write) -> None:
 )
 def test_bad_snapshots(write: Write, text: str, message: str) -> None:
     with pytest.raises(InputError) as info:
-        discovery.load_snapshot(write("snap.yaml", text))
+        snapshot.load(write("snap.yaml", text))
     assert message in info.value.message
     assert info.value.exit_code == 2
 
 
 def test_missing_snapshot(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="pod snapshot not found"):
-        discovery.load_snapshot(tmp_path / "nope.yaml")
+        snapshot.load(tmp_path / "nope.yaml")

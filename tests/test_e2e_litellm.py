@@ -301,9 +301,9 @@ def test_bedrock_models_are_routed_to_bedrock(gateway: Gateway) -> None:
     assert bedrock
     for entry in bedrock:
         assert entry["litellm_params"]["aws_region_name"]
-        assert str(
-            info[entry["model_name"]]["model_info"].get("litellm_provider", "bedrock")
-        ).startswith("bedrock")
+        # LiteLLM names Bedrock models served through the Converse API `bedrock_converse`.
+        provider = info[entry["model_name"]]["model_info"]["litellm_provider"]
+        assert provider in ("bedrock", "bedrock_converse"), provider
         assert info[entry["model_name"]]["model_info"].get("mode") == entry["model_info"]["mode"]
 
 

@@ -36,3 +36,12 @@ def test_failure_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="is a directory"):
         write_atomic(target, "x")
     assert os.listdir(tmp_path) == ["dir-in-the-way"]
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "v.yaml"
+    target.write_text("old: values\n")
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(target, "new: \ud800")  # a lone surrogate cannot be encoded
+    assert target.read_text() == "old: values\n"
+    assert os.listdir(tmp_path) == ["v.yaml"]

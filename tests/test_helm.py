@@ -122,7 +122,11 @@ def test_real_helm_unreachable_registry(
             release(values, chart="oci://127.0.0.1:9/charts/litellm-helm", version="0.1.0"),
         )
     assert info.value.exit_code == 3
-    assert "unreachable" in (info.value.hint or "") or "chart" in (info.value.hint or "")
+    assert "connection refused" in info.value.message
+    assert info.value.hint == (
+        "the chart registry or the cluster is unreachable; check the network "
+        "(air-gapped: helm pull, then pass the .tgz)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,3 +161,92 @@ def test_failure_reports_rollback() -> None:
         "helm upgrade --install", Result(("helm",), 1, "", stderr), rollback_possible=True
     )
     assert "helm rolled the release back" in error.message
+
+
+def _fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **state: object) -> FakeHelm:
+    fake = FakeHelm(tmp_path / "helm", **state)  # type: ignore[arg-type]
+    monkeypatch.setenv("PATH", on_path(fake.install()))
+    return fake
+
+
+def _script_get(fake: FakeHelm, stdout: str, stderr: str, code: int) -> None:
+    """Make the fake helm's `get values` print exactly this."""
+    script = fake.directory / "bin" / "helm"
+    text = script.read_text().replace(
+        'if cmd == "get":',
+        f'if cmd == "get":\n    sys.stdout.write({stdout!r}); sys.stderr.write({stderr!r}); '
+        f"sys.exit({code})\nif False:",
+    )
+    script.write_text(text)
+
+
+def test_only_helms_own_no_release_means_no_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _fake(tmp_path, monkeypatch)
+    _script_get(fake, "", "Error: release: not found\n", 1)
+    assert helm.live_values(helm.find(), release(tmp_path / "v.yaml")) is None
+    # A missing credential plugin also says "not found": that is an unreachable cluster.
+    plugin = (
+        'Error: Kubernetes cluster unreachable: Get "https://x/version": getting credentials: '
+        "exec: executable aws-iam-authenticator not found\n"
+    )
+    _script_get(fake, "", plugin, 1)
+    with pytest.raises(ExternalError) as info:
+        helm.live_values(helm.find(), release(tmp_path / "v.yaml"))
+    assert info.value.exit_code == 3
+    assert "aws-iam-authenticator not found" in info.value.message
+
+
+def test_live_values_past_a_warning_line_and_never_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _fake(tmp_path, monkeypatch)
+    body = '{"masterkey": "sk-live-s3cret", "replicaCount": 2}'
+    _script_get(fake, "WARNING: kubeconfig is group-readable\n" + body + "\n", "", 0)
+    assert helm.live_values(helm.find(), release(tmp_path / "v.yaml")) == {
+        "masterkey": "sk-live-s3cret",
+        "replicaCount": 2,
+    }
+    _script_get(fake, "WARNING: x\nmasterkey: sk-live-s3cret\n", "", 0)
+    with pytest.raises(ExternalError) as info:
+        helm.live_values(helm.find(), release(tmp_path / "v.yaml"))
+    assert "sk-live-s3cret" not in info.value.message + (info.value.hint or "")
+    assert "2 lines that hold no JSON document" in info.value.message
+
+
+def test_failure_masks_known_secrets_and_secret_keys() -> None:
+    from llmgw.proc import Result
+
+    stderr = (
+        'Error: values don\'t meet the specifications: masterkey: sk-live-s3cret, x: "sk-known"'
+    )
+    error = helm.failure("helm template", Result(("helm",), 1, "", stderr), ["sk-known"])
+    assert "sk-live-s3cret" not in error.message and "sk-known" not in error.message
+
+
+@pytest.mark.parametrize("wait", [True, False])
+def test_real_helm4_accepts_the_upgrade_argv(
+    real_helm: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, wait: bool
+) -> None:
+    """The argv upgrade_argv builds for Helm 4, fed to the real helm 4: it gets as far as the
+    cluster (unreachable here), so no flag was refused."""
+    monkeypatch.setenv("PATH", f"{Path(real_helm).parent}:/usr/bin:/bin")
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: prod, context: {cluster: c, user: u}}]\ncurrent-context: prod\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    values = tmp_path / "v.yaml"
+    values.write_text("proxy_config: {model_list: [{model_name: a}]}\n")
+    found = helm.find()
+    assert found.major == 4
+    with pytest.raises(ExternalError) as info:
+        helm.upgrade(
+            found, release(values, chart=CHART, kube_context="prod", timeout="5s", wait=wait)
+        )
+    message = info.value.message.lower()
+    assert "connection refused" in message or "cluster unreachable" in message, message
+    assert "unknown flag" not in message and "invalid argument" not in message

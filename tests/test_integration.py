@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from llmgw import config, discovery, integration
+from llmgw import config, discovery, integration, snapshot
 from llmgw.errors import InputError
 from tests.conftest import REPO
 from tests.k8s_objects import pod
@@ -15,7 +15,7 @@ Write = Callable[[str, str], Path]
 
 def example() -> dict[str, object]:
     cfg = config.load(REPO / "config.example.yaml")
-    found = discovery.discover(cfg, discovery.load_snapshot(REPO / "examples/cluster.yaml"))
+    found = discovery.discover(cfg, snapshot.load(REPO / "examples/cluster.yaml"))
     return integration.build(cfg, found, {})
 
 
@@ -41,7 +41,7 @@ def test_only_ready_models_with_deploy_true_are_included(write: Write) -> None:
             "models:\n  vllm:\n    - name: up\n    - name: down\n    - name: idle\n      deploy: false\n",
         )
     )
-    state = discovery.state_from_objects(
+    state = snapshot.state_from_objects(
         [
             pod("up-1", "vllm", {"app": "up"}),
             pod("down-1", "vllm", {"app": "down"}, state="crashloop"),

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from llmgw import config, discovery, kube
+from llmgw import config, discovery, pipeline, snapshot
 from llmgw.errors import ExternalError, InputError
+from llmgw.kube import api as api_mod
+from llmgw.kube import auth, read
+from llmgw.state import ClusterState
 from tests.conftest import REPO, Result
 from tests.k8s_objects import pod, service
 from tests.kube_standin import Cluster, Fault, kubeconfig, serve
@@ -47,18 +50,18 @@ def cfg(
     return config.load(write("config.yaml", "models:\n" + models))
 
 
-def read(c: config.Config, kc: Path) -> discovery.ClusterState:
-    return kube.read_state(c, kube.connect(kube.Connection(kc, None)))
+def read_live(c: config.Config, kc: Path) -> ClusterState:
+    return read.read_state(auth.connect(auth.Connection(kc, None)), discovery.wanted(c))
 
 
 def test_live_and_snapshot_decide_alike(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
     c = cfg(write)
-    live = discovery.discover(c, read(c, api))
+    live = discovery.discover(c, read_live(c, api))
     snap = tmp_path / "snap.json"
-    snap.write_text(json.dumps(kube.snapshot(read(c, api))))
-    from_file = discovery.discover(c, discovery.load_snapshot(snap))
+    snap.write_text(json.dumps(snapshot.to_list(read_live(c, api))))
+    from_file = discovery.discover(c, snapshot.load(snap))
     assert live == from_file
     by_name = {m.name: m for m in live}
     assert (by_name["a"].ready, by_name["a"].ready_replicas, by_name["a"].served_name) == (
@@ -74,7 +77,7 @@ def test_one_list_per_namespace_with_a_covering_selector(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path]
 ) -> None:
     c = cfg(write)
-    state = read(c, api)
+    state = read_live(c, api)
     pod_lists = [r for r in cluster.requests if "/pods" in r]
     assert len(pod_lists) == 2 and len(cluster.requests) == 4
     assert any("labelSelector=app+in+%28a%2Cb%29" in r for r in pod_lists)
@@ -86,15 +89,15 @@ def test_requests_do_not_grow_with_models(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path]
 ) -> None:
     many = "  vllm:\n" + "".join(f"    - name: m{i}\n" for i in range(60))
-    read(cfg(write, many), api)
+    read_live(cfg(write, many), api)
     assert len(cluster.requests) == 2
 
 
 def test_paging_follows_continue_tokens(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kube, "PAGE_SIZE", 1)
-    state = read(cfg(write), api)
+    monkeypatch.setattr(read, "PAGE_SIZE", 1)
+    state = read_live(cfg(write), api)
     assert len(state.pods["vllm"]) == 3
     assert any("continue=2" in r for r in cluster.requests)
 
@@ -102,11 +105,11 @@ def test_paging_follows_continue_tokens(
 def test_expired_continue_token_restarts_once(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kube, "PAGE_SIZE", 1)
+    monkeypatch.setattr(read, "PAGE_SIZE", 1)
     cluster.faults.append(
         Fault(r"vllm/pods.*continue=2", status=410, times=1, message="too old resource version")
     )
-    state = read(cfg(write), api)
+    state = read_live(cfg(write), api)
     assert sorted(p["metadata"]["name"] for p in state.pods["vllm"]) == ["a-1", "a-2", "b-1"]
     assert not state.problems
 
@@ -115,7 +118,7 @@ def test_custom_selector_forces_a_second_list(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path]
 ) -> None:
     cluster.add(pod("x-1", "vllm", {"model": "x"}))
-    state = read(
+    state = read_live(
         cfg(write, "  vllm:\n    - name: a\n    - name: x\n      selector: {model: x}\n"), api
     )
     assert len([r for r in cluster.requests if "/pods" in r]) == 2
@@ -126,7 +129,7 @@ def test_missing_namespace_is_not_a_crash(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path]
 ) -> None:
     c = cfg(write, "  vllm: [{name: a}]\n  ollama: [{name: o}]\n")
-    found = {m.name: m for m in discovery.discover(c, read(c, api))}
+    found = {m.name: m for m in discovery.discover(c, read_live(c, api))}
     assert found["o"].reason == "namespace ollama missing"
     assert found["a"].ready
 
@@ -136,7 +139,7 @@ def test_401_names_cluster_and_context(
 ) -> None:
     cluster.token = "rotated"
     with pytest.raises(ExternalError) as info:
-        read(cfg(write), api)
+        read_live(cfg(write), api)
     assert "401 Unauthorized" in info.value.message and "(context test)" in info.value.message
     assert info.value.exit_code == 3
 
@@ -146,7 +149,7 @@ def test_403_names_verb_resource_namespace_and_rbac(
 ) -> None:
     cluster.faults.append(Fault(r"/namespaces/tei/pods", status=403, message="forbidden"))
     with pytest.raises(ExternalError) as info:
-        read(cfg(write), api)
+        read_live(cfg(write), api)
     assert "403 Forbidden: cannot list pods in namespace tei" in info.value.message
     assert info.value.hint and "docs/rbac.yaml" in info.value.hint
     assert (REPO / "docs/rbac.yaml").is_file()
@@ -159,7 +162,7 @@ def test_500_part_way_marks_the_data_incomplete(
         Fault(r"/namespaces/tei/services", status=500, message="etcd leader changed")
     )
     c = cfg(write)
-    state = read(c, api)
+    state = read_live(c, api)
     assert state.problems and "500 etcd leader changed" in state.problems[0]
     found = {m.name: m for m in discovery.discover(c, state)}
     assert found["e"].reason == "unknown: listing namespace tei failed"
@@ -169,16 +172,16 @@ def test_500_part_way_marks_the_data_incomplete(
 def test_slow_server_times_out_as_incomplete(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kube, "LIST_TIMEOUT", 0.3)
+    monkeypatch.setattr(api_mod, "LIST_TIMEOUT", 0.3)
     cluster.faults.append(Fault(r"/namespaces/tei/pods", status=0, delay=1.0, times=1))
-    state = read(cfg(write), api)
+    state = read_live(cfg(write), api)
     assert state.problems and "timed out" in state.problems[0]
 
 
 def test_unreachable_server(tmp_path: Path, write: Callable[[str, str], Path]) -> None:
     kc = kubeconfig(tmp_path / "kc", "http://127.0.0.1:9")
     with pytest.raises(ExternalError) as info:
-        read(cfg(write), kc)
+        read_live(cfg(write), kc)
     assert "API server unreachable" in info.value.message and "127.0.0.1:9" in info.value.message
 
 
@@ -189,20 +192,20 @@ def test_kubeconfig_resolution_order(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     one.write_text("{}")
     two.write_text("{}")
-    assert kube.kubeconfig_path(None, {}, home) == str(home / ".kube/config")
+    assert auth.kubeconfig_path(None, {}, home) == str(home / ".kube/config")
     assert (
-        kube.kubeconfig_path(None, {"KUBECONFIG": f"{one}:{tmp_path / 'gone'}:{two}"}, home)
+        auth.kubeconfig_path(None, {"KUBECONFIG": f"{one}:{tmp_path / 'gone'}:{two}"}, home)
         == f"{one}:{two}"
     )
-    assert kube.kubeconfig_path(one, {"KUBECONFIG": str(two)}, home) == str(one)
-    assert kube.kubeconfig_path(None, {}, tmp_path) is None
+    assert auth.kubeconfig_path(one, {"KUBECONFIG": str(two)}, home) == str(one)
+    assert auth.kubeconfig_path(None, {}, tmp_path) is None
     with pytest.raises(InputError, match="KUBECONFIG names no file"):
-        kube.kubeconfig_path(None, {"KUBECONFIG": str(tmp_path / "gone")}, home)
+        auth.kubeconfig_path(None, {"KUBECONFIG": str(tmp_path / "gone")}, home)
 
 
 def test_no_kubeconfig_and_not_in_a_pod(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
-        kube.connect(kube.Connection(), env={}, home=tmp_path)
+        auth.connect(auth.Connection(), env={}, home=tmp_path)
     assert (
         "no kubeconfig found" in info.value.message
         and info.value.hint
@@ -221,13 +224,13 @@ def test_in_cluster_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
-    cluster = kube.connect(kube.Connection(), env=env, home=tmp_path)
+    cluster = auth.connect(auth.Connection(), env=env, home=tmp_path)
     assert cluster.context == "in-cluster" and cluster.server == "https://10.96.0.1:443"
 
 
 def test_unknown_context(api: Path) -> None:
     with pytest.raises(InputError) as info:
-        kube.connect(kube.Connection(api, "prod"))
+        auth.connect(auth.Connection(api, "prod"))
     assert (
         "context 'prod' is not in" in info.value.message
         and info.value.hint == "known contexts: test"
@@ -242,10 +245,10 @@ def test_probe_uses_the_served_id_and_marks_failures(
         {"object": "list", "data": [{"id": "org/a-v2", "object": "model"}]},
     )
     c = cfg(write)
-    conn = kube.connect(kube.Connection(api, None))
-    models = discovery.discover(c, kube.read_state(c, conn))
+    conn = auth.connect(auth.Connection(api, None))
+    models = discovery.discover(c, read.read_state(conn, discovery.wanted(c)))
     before = len(cluster.requests)
-    probed = {m.name: m for m in kube.probe(conn, models, lambda m: m.name == "a")}
+    probed = {m.name: m for m in pipeline.probe_models(conn, models, lambda m: m.name == "a")}
     assert probed["a"].served_name == "org/a-v2"
     assert any("not 'org/a' as configured" in n for n in probed["a"].notes)
     assert any(n.startswith("unverified:") and "503" in n for n in probed["e"].notes)
@@ -262,8 +265,10 @@ def test_probe_ollama_tags(cluster: Cluster, api: Path, write: Callable[[str, st
         {"models": [{"name": "llama3.2:3b", "model": "llama3.2:3b"}]},
     )
     c = cfg(write, "  ollama: [{name: o}]\n")
-    conn = kube.connect(kube.Connection(api, None))
-    probed = kube.probe(conn, discovery.discover(c, kube.read_state(c, conn)), lambda m: False)
+    conn = auth.connect(auth.Connection(api, None))
+    probed = pipeline.probe_models(
+        conn, discovery.discover(c, read.read_state(conn, discovery.wanted(c))), lambda m: False
+    )
     assert probed[0].served_name == "llama3.2:3b"
 
 
@@ -325,8 +330,46 @@ def test_very_long_selector_lists_the_namespace_instead(
         f"    - name: model-with-a-long-name-{i}\n" for i in range(100)
     )
     c = cfg(write, many)
-    state = read(c, api)
+    state = read_live(c, api)
     pod_lists = [r for r in cluster.requests if "/pods" in r]
     assert len(pod_lists) == 1 and "labelSelector" not in pod_lists[0]
     found = {m.name: m for m in discovery.discover(c, state)}
     assert found["a"].ready and not found["model-with-a-long-name-0"].ready
+
+
+def test_a_410_restart_counts_no_service_twice(
+    cluster: Cluster, api: Path, write: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read, "PAGE_SIZE", 1)
+    cluster.add(service("b", "vllm", {"app": "b"}, 8000), service("c", "vllm", {"app": "c"}, 80))
+    cluster.faults.append(Fault(r"vllm/services.*continue=2", status=410, times=1))
+    state = read_live(cfg(write), api)
+    names = [s["metadata"]["name"] for s in state.services["vllm"]]
+    assert sorted(names) == ["a", "b", "c"], names
+    assert not state.problems
+
+
+def test_a_persistent_410_ends_in_exit_3(
+    cli: Cli, cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.faults.append(Fault(r"vllm/pods", status=410, message="too old resource version"))
+    c = write(
+        "config.yaml", "bedrock: {llm: [{name: x, model: m.x}]}\nmodels:\n  vllm: [{name: a}]\n"
+    )
+    result = cli("-c", c, "render", "--kubeconfig", api, "--stdout")
+    assert result.code == 3, result.err
+    assert "410" in result.err and "too old resource version" in result.err
+    assert len([r for r in cluster.requests if "vllm/pods" in r]) == 2  # one restart, no loop
+
+
+def test_malformed_live_objects_make_the_data_incomplete(
+    cli: Cli, cluster: Cluster, api: Path, write: Callable[[str, str], Path]
+) -> None:
+    cluster.add(pod("a-9", "vllm", {"app": "a"}))
+    cluster.pods["vllm"][-1]["status"]["conditions"] = "Ready"
+    c = write(
+        "config.yaml", "bedrock: {llm: [{name: x, model: m.x}]}\nmodels:\n  vllm: [{name: a}]\n"
+    )
+    result = cli("-c", c, "render", "--kubeconfig", api, "--stdout")
+    assert result.code == 3, result.err
+    assert "Pod 'vllm/a-9': status.conditions must be a list, not text" in result.err

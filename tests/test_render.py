@@ -5,9 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
+import yaml
 
-from llmgw import config, discovery, integration, render
+from llmgw import config, discovery, integration, render, snapshot, yamlout
 from llmgw.errors import InputError
 from tests.conftest import REPO
 from tests.k8s_objects import pod
@@ -17,12 +17,13 @@ TEMPLATE = render.default_template()
 
 
 def parse(text: str) -> Any:
-    return YAML(typ="safe", pure=True).load(text)
+    """YAML 1.1, as Helm reads values: ``yes``/``on``/``0x1F``/``1:20`` are not strings there."""
+    return yaml.safe_load(text)
 
 
 def example_integration() -> dict[str, Any]:
     cfg = config.load(REPO / "config.example.yaml")
-    found = discovery.discover(cfg, discovery.load_snapshot(REPO / "examples/cluster.yaml"))
+    found = discovery.discover(cfg, snapshot.load(REPO / "examples/cluster.yaml"))
     return integration.build(cfg, found, {})
 
 
@@ -142,25 +143,42 @@ HOSTILE = [
     "|",
     ">",
     "?",
+    # YAML 1.1 reads these as booleans, numbers or null (Helm does; a YAML 1.2 parser does not).
+    "Yes",
+    "ON",
+    "y",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "1:20",
+    "190:20:30",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "~",
+    "=",
+    "2001-12-14",
+    "us.amazon.nova-pro-v1:0",
+    "trailing:",
 ]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_hostile_text_comes_out_literal(text: str) -> None:
-    doc = f"key: {render.yaml_value(text)}\nafter: 1\n"
+    doc = f"key: {yamlout.yaml_value(text)}\nafter: 1\n"
     assert parse(doc) == {"key": text, "after": 1}
 
 
 @pytest.mark.parametrize("text", HOSTILE[:8])
 def test_hostile_mapping_keys_and_blocks(text: str) -> None:
-    doc = "top:" + render.block({text: [text, {text: text}]}, 2) + "\n"
+    doc = "top:" + yamlout.block({text: [text, {text: text}]}, 2) + "\n"
     assert parse(doc) == {"top": {text: [text, {text: text}]}}
 
 
 def test_hostile_served_name_cannot_add_structure(write: Write) -> None:
     evil = "x\n    api_key: stolen\n  - model_name: injected"
     cfg = config.load(write("c.yaml", "models:\n  vllm:\n    - name: a\n"))
-    state = discovery.state_from_objects(
+    state = snapshot.state_from_objects(
         [pod("a-1", "vllm", {"app": "a"}, args=["--served-model-name", evil])], "t"
     )
     obj = integration.build(cfg, discovery.discover(cfg, state), {})
@@ -193,7 +211,7 @@ def test_output_is_deterministic() -> None:
 
 def test_no_ready_model_is_refused(write: Write) -> None:
     cfg = config.load(write("c.yaml", "models:\n  vllm:\n    - name: a\n"))
-    obj = integration.build(cfg, discovery.discover(cfg, discovery.state_from_objects([], "t")), {})
+    obj = integration.build(cfg, discovery.discover(cfg, snapshot.state_from_objects([], "t")), {})
     with pytest.raises(InputError) as info:
         render.render(TEMPLATE, obj, "c")
     assert "model_list is empty" in info.value.message
@@ -264,14 +282,14 @@ def test_template_producing_invalid_yaml_is_refused(write: Write) -> None:
 
 def test_compare_and_mask(tmp_path: Path) -> None:
     path = tmp_path / "v.yaml"
-    assert render.compare(path, "a: 1\n").changed
+    assert render.file_diff(path, "a: 1\n").changed
     path.write_text("masterkey: old-secret\n")
-    result = render.compare(path, "masterkey: new-secret\n", ["old-secret", "new-secret"])
+    result = render.file_diff(path, "masterkey: new-secret\n", ["old-secret", "new-secret"])
     assert result.changed
     assert "secret" not in result.diff.replace("masterkey", "")
     assert "********" in result.diff
     path.write_text("same\n")
-    assert not render.compare(path, "same\n").changed
+    assert not render.file_diff(path, "same\n").changed
 
 
 def test_response_cache_is_opt_in(write: Write) -> None:
@@ -296,3 +314,25 @@ def test_response_cache_is_opt_in(write: Write) -> None:
 def test_cache_without_redis_is_a_config_error(write: Write) -> None:
     with pytest.raises(InputError, match="cache: true needs redis: true"):
         config.load(write("c.yaml", "gateway: {cache: true, redis: false}\n"))
+
+
+def test_template_errors_never_quote_a_secret(write: Write) -> None:
+    cfg = config.load(
+        write(
+            "c.yaml",
+            "secrets: {mode: inline}\nbedrock:\n  llm: [{name: a, model: m.a}]\n",
+        )
+    )
+    obj = integration.build(cfg, [], {"LITELLM_MASTER_KEY": "sk-inline-s3cret"})
+    secrets = integration.inline_secret_values(obj)
+    lookup = custom(write, "x: {{ gateway[secrets.masterkey.value] }}\n")
+    prefix = custom(
+        write,
+        "proxy_config:\n  model_list:\n    - model_name: a\n      litellm_params:\n"
+        "        model: {{ secrets.masterkey.value }}\n",
+    )
+    for template in (lookup, prefix):
+        with pytest.raises(InputError) as info:
+            render.render(template, obj, "c", secrets)
+        assert "sk-inline-s3cret" not in info.value.message, info.value.message
+        assert "********" in info.value.message

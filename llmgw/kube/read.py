@@ -1,0 +1,168 @@
+"""Reading pods and services cheaply, and asking engines what they serve.
+
+Cost: per namespace, one paged LIST of pods whose label selector covers all of that
+namespace's default-selected models (``app in (a,b,c)``), one more per distinct custom
+selector, and one LIST of services; a GET of the namespace only when nothing was found, to tell
+"no pods" from "namespace missing". Objects are checked at this boundary like a snapshot's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from llmgw.errors import ExternalError
+from llmgw.kube.api import Ask, ListFailed
+from llmgw.kube.auth import Cluster
+from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted, bad_objects
+
+PAGE_SIZE = 500
+
+
+def _selector_string(selector: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in selector.items())
+
+
+#: Longer selectors go unsent: URLs past a few KB are refused by some proxies in front of API
+#: servers, and the server filters them slower than the client does.
+MAX_SELECTOR = 1500
+
+
+def _selectors(wanted: Wanted) -> list[str | None]:
+    """Label selectors that together cover every model of one namespace (None: all pods)."""
+    out: list[str | None] = []
+    if wanted.names:
+        covering = f"app in ({','.join(sorted(set(wanted.names)))})"
+        if len(covering) > MAX_SELECTOR:
+            return [None]  # the whole namespace covers custom selectors too
+        out.append(covering)
+    for selector in wanted.selectors:
+        text = _selector_string(selector)
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def list_all(ask: Ask, path: str, selector: str | None) -> tuple[list[Obj], str]:
+    """Every item of a LIST and the list's resourceVersion, page by page.
+
+    An expired continue token (410 Gone) restarts the list once, from scratch: the pages read
+    before it are dropped, so nothing is counted twice. A second 410 is raised.
+    """
+    for attempt in range(2):
+        items: list[Obj] = []
+        token = ""
+        try:
+            while True:
+                query: list[tuple[str, str | int]] = [("limit", PAGE_SIZE)]
+                if selector:
+                    query.append(("labelSelector", selector))
+                if token:
+                    query.append(("continue", token))
+                page = ask.get(path, query)
+                kind = str(page.get("kind") or "")
+                implied = kind[:-4] if kind.endswith("List") else ""
+                for item in page.get("items") or []:
+                    if isinstance(item, dict) and "kind" not in item:
+                        item["kind"] = implied
+                    items.append(item)
+                meta = page.get("metadata") or {}
+                token = meta.get("continue") or ""
+                if not token:
+                    return items, str(meta.get("resourceVersion") or "")
+        except ListFailed as exc:
+            if exc.status != 410 or attempt == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _NamespaceResult:
+    namespace: str
+    pods: list[Obj]
+    services: list[Obj]
+    exists: bool
+    problem: str = ""
+
+
+def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _NamespaceResult:
+    ask = Ask(cluster, namespace)
+    base = f"/api/v1/namespaces/{namespace}"
+    try:
+        seen: dict[str, Obj] = {}
+        for selector in _selectors(wanted):
+            for pod in list_all(ask, f"{base}/pods", selector)[0]:
+                seen[str((pod.get("metadata") or {}).get("uid") or id(pod))] = pod
+        pods = list(seen.values())
+        services = list_all(ask, f"{base}/services", None)[0]
+    except ListFailed as exc:
+        if exc.status == 404:
+            return _NamespaceResult(namespace, [], [], exists=False)
+        return _NamespaceResult(namespace, [], [], exists=True, problem=str(exc))
+    bad = bad_objects([*pods, *services], limit=3)
+    if bad:
+        where = f"{cluster.describe()}, namespace {namespace}"
+        return _NamespaceResult(
+            namespace, [], [], exists=True, problem=f"{where}: malformed objects: {'; '.join(bad)}"
+        )
+    exists = True
+    if not pods and not services:
+        try:
+            ask.get(base)
+        except ListFailed as exc:
+            exists = exc.status != 404
+        except ExternalError:
+            exists = True  # not allowed to read namespaces: assume it exists and is empty
+    return _NamespaceResult(namespace, pods, services, exists)
+
+
+def read_state(cluster: Cluster, wanted: Mapping[str, Wanted]) -> ClusterState:
+    """Pods and services of each namespace in ``wanted``, read in parallel."""
+    namespaces = sorted(wanted)
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(namespaces)))) as pool:
+        results = list(pool.map(lambda ns: _read_namespace(cluster, ns, wanted[ns]), namespaces))
+    return ClusterState(
+        pods={r.namespace: r.pods for r in results},
+        services={r.namespace: r.services for r in results},
+        namespaces=frozenset(r.namespace for r in results if r.exists),
+        source=cluster.describe(),
+        problems=tuple(r.problem for r in results if r.problem),
+        failed_namespaces=frozenset(r.namespace for r in results if r.problem),
+    )
+
+
+# -- asking the engines --------------------------------------------------------------------
+
+PROBE_TIMEOUT = 2.0
+
+
+def probe(
+    cluster: Cluster, targets: Sequence[ProbeTarget], timeout: float = PROBE_TIMEOUT
+) -> list[ProbeAnswer]:
+    """Ask each target, through the API server's services proxy, which models it serves."""
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(targets)))) as pool:
+        return list(pool.map(lambda t: _probe_one(cluster, t, timeout), targets))
+
+
+def _probe_one(cluster: Cluster, target: ProbeTarget, timeout: float) -> ProbeAnswer:
+    path = (
+        f"/api/v1/namespaces/{target.namespace}/services/{target.service}:{target.port}"
+        f"/proxy{target.path}"
+    )
+    try:
+        data: Any = Ask(cluster, target.namespace).get(path, timeout=timeout)
+    except (ListFailed, ExternalError) as exc:
+        return ProbeAnswer(problem=str(exc.args[0] if exc.args else exc).split(": ", 1)[-1])
+    except ValueError:
+        return ProbeAnswer(problem=f"{target.path} did not answer JSON")
+    if not isinstance(data, dict):
+        return ProbeAnswer(problem=f"{target.path} did not answer a JSON object")
+    if target.ollama:
+        items = data.get("models") or []
+        return ProbeAnswer(
+            [str(x.get("name") or x.get("model")) for x in items if isinstance(x, dict)]
+        )
+    items = data.get("data") or []
+    return ProbeAnswer([str(x["id"]) for x in items if isinstance(x, dict) and x.get("id")])

@@ -1,0 +1,113 @@
+"""Writing the Secret llmgw manages, by server-side apply; values never appear in errors."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from llmgw.errors import ExternalError
+from llmgw.kube.api import LIST_TIMEOUT, RBAC_HINT, Ask, ListFailed
+from llmgw.kube.auth import Cluster
+
+FIELD_MANAGER = "llmgw"
+
+
+def apply_secret(cluster: Cluster, namespace: str, name: str, data: Mapping[str, str]) -> None:
+    """Create or update a Secret by server-side apply; values never appear in errors."""
+    _ensure_namespace(cluster, namespace)
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "llmgw"},
+        },
+        "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in sorted(data.items())},
+    }
+    _send(
+        cluster,
+        namespace,
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}/secrets/{name}",
+        [("fieldManager", FIELD_MANAGER), ("force", "true")],
+        body,
+        "application/apply-patch+yaml",
+        f"apply Secret {name}",
+    )
+
+
+def _ensure_namespace(cluster: Cluster, namespace: str) -> None:
+    ask = Ask(cluster, namespace)
+    try:
+        ask.get(f"/api/v1/namespaces/{namespace}")
+        return
+    except ListFailed as exc:
+        if exc.status != 404:
+            raise ExternalError(str(exc)) from None
+    except ExternalError:
+        return  # may not read namespaces: let the Secret write say what is wrong
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+    _send(
+        cluster,
+        namespace,
+        "POST",
+        "/api/v1/namespaces",
+        [],
+        body,
+        "application/json",
+        f"create namespace {namespace}",
+        ok_conflict=True,
+    )
+
+
+def _send(
+    cluster: Cluster,
+    namespace: str,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    body: Any,
+    content_type: str,
+    what: str,
+    ok_conflict: bool = False,
+) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        cluster.api.call_api(
+            path,
+            method,
+            query_params=query,
+            body=body,
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            auth_settings=["BearerToken"],
+            _return_http_data_only=True,
+            _preload_content=False,
+            _request_timeout=LIST_TIMEOUT,
+        )
+    except ApiException as exc:
+        if ok_conflict and exc.status == 409:
+            return
+        ask = Ask(cluster, namespace)
+        if exc.status == 403:
+            raise ExternalError(
+                f"{cluster.describe()}: 403 Forbidden: cannot {what} in namespace {namespace}",
+                hint="the deploy needs create/patch on secrets (and create on namespaces) there; "
+                + RBAC_HINT,
+            ) from None
+        error = ask.api_error(exc, path)
+        raise (
+            error if isinstance(error, ExternalError) else ExternalError(f"cannot {what}: {error}")
+        ) from None
+    except Exception as exc:  # transport errors: same wording as reads
+        from urllib3.exceptions import HTTPError
+
+        if isinstance(exc, HTTPError | OSError):
+            error = Ask(cluster, namespace).transport_error(exc)
+            if isinstance(error, ExternalError):
+                raise error from None
+            raise ExternalError(f"cannot {what}: {error}") from None
+        raise

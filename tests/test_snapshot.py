@@ -1,0 +1,160 @@
+"""Snapshots: read back what is saved, and malformed objects are named, never a crash."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmgw import config, discovery
+from llmgw import snapshot as snap
+from llmgw.errors import InputError
+from llmgw.state import check_object
+from tests.conftest import REPO, Result
+from tests.k8s_objects import kube_list, pod, service
+
+Cli = Callable[..., Result]
+Write = Callable[[str, str], Path]
+
+
+def good() -> list[dict[str, Any]]:
+    return [
+        pod("a-1", "vllm", {"app": "a"}, args=["--served-model-name", "org/a"]),
+        service("a", "vllm", {"app": "a"}, 8000),
+    ]
+
+
+def break_(items: list[dict[str, Any]], where: str, value: Any) -> list[dict[str, Any]]:
+    items = copy.deepcopy(items)
+    *path, last = where.split(".")
+    node: Any = items
+    for part in path:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return items
+
+
+# Each corruption the fuzzing found, and the message naming object and field.
+BAD = [
+    (
+        "0.status.containerStatuses.0",
+        "not-a-status",
+        "Pod 'vllm/a-1': status.containerStatuses[0] must be a mapping, not text",
+    ),
+    (
+        "0.spec.containers.0",
+        None,
+        "Pod 'vllm/a-1': spec.containers[0] must be a mapping, not NoneType",
+    ),
+    (
+        "0.status.conditions.0",
+        ["Ready"],
+        "Pod 'vllm/a-1': status.conditions[0] must be a mapping, not a list",
+    ),
+    (
+        "0.status.conditions",
+        {"type": "Ready"},
+        "Pod 'vllm/a-1': status.conditions must be a list, not a mapping",
+    ),
+    (
+        "0.metadata.labels.app",
+        {"x": 1},
+        "Pod 'vllm/a-1': metadata.labels.app must be text, not a mapping",
+    ),
+    (
+        "0.metadata.labels.app",
+        ["a"],
+        "Pod 'vllm/a-1': metadata.labels.app must be text, not a list",
+    ),
+    ("1.spec.ports", "8000", "Service 'vllm/a': spec.ports must be a list, not text"),
+    ("1.spec.ports.0.port", "http", "Service 'vllm/a': spec.ports[0].port must be a port number"),
+    (
+        "1.spec.ports.0",
+        {"name": "http"},
+        "Service 'vllm/a': spec.ports[0].port must be a port number",
+    ),
+    (
+        "0.status.podIP",
+        "not-an-ip",
+        "Pod 'vllm/a-1': status.podIP 'not-an-ip' is not an IP address",
+    ),
+    (
+        "1.metadata.name",
+        "a.b:8000/evil",
+        "Service 'vllm/a.b:8000/evil': metadata.name 'a.b:8000/evil' is not a valid Service name",
+    ),
+    (
+        "0.spec.containers.0.args.1",
+        {"k": "v"},
+        "Pod 'vllm/a-1': spec.containers[0].args[1] must be text, not a mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "said"), BAD)
+def test_malformed_objects_are_named(
+    snapshot: Callable[[list[dict[str, Any]]], Path], where: str, value: Any, said: str
+) -> None:
+    path = snapshot(break_(good(), where, value))
+    with pytest.raises(InputError) as info:
+        snap.load(path)
+    assert info.value.exit_code == 2
+    assert f"{path}: {said}" in info.value.message, info.value.message
+
+
+def _mutations(obj: Any, path: str = "") -> list[str]:
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.append(f"{path}{k}")
+            out += _mutations(v, f"{path}{k}.")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.append(f"{path}{i}")
+            out += _mutations(v, f"{path}{i}.")
+    return out
+
+
+def test_fuzzed_snapshots_never_crash(cli: Cli, write: Write, tmp_path: Path) -> None:
+    """Replace one field anywhere with a value of the wrong shape: exit 0 or 2, never 70."""
+    rng = random.Random(1100)
+    cfg = write("config.yaml", "models:\n  vllm: [{name: a}]\n")
+    items = good()
+    paths = _mutations(items)
+    junk: list[Any] = [None, "x", 7, -1, 3.5, True, [], ["x"], {}, {"k": [1]}, "\x1b[31mred"]
+    for _ in range(150):
+        where = rng.choice(paths)
+        path = tmp_path / "fuzz.json"
+        path.write_text(json.dumps(kube_list(break_(items, where, rng.choice(junk)))))
+        result = cli("-c", cfg, "discover", "--pods-from", path, "-o", "json")
+        assert result.code in (0, 2), (where, result.err)
+        assert "internal error" not in result.err, (where, result.err)
+
+
+def test_check_object_ignores_other_kinds_and_accepts_real_shapes() -> None:
+    assert check_object({"kind": "ConfigMap", "data": 7}) is None
+    for obj in good():
+        assert check_object(obj) is None
+    assert check_object("text") == "must be a mapping, not text"
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    state = snap.state_from_objects(good(), "t")
+    for name in ("s.yaml", "s.json"):
+        snap.save(tmp_path / name, state)
+        again = snap.load(tmp_path / name)
+        assert again.pods == state.pods and again.services == state.services
+
+
+def test_example_snapshot_is_valid() -> None:
+    cfg = config.load(REPO / "config.example.yaml")
+    found = discovery.discover(cfg, snap.load(REPO / "examples/cluster.yaml"))
+    assert any(m.ready for m in found)
