@@ -43,6 +43,8 @@ class AddResult:
     diff: str
     #: The model_list entry ``render`` will produce for the new model.
     entry: dict[str, Any]
+    #: The name clients will ask for.
+    public_name: str
     checked: Any  # bedrock.Checked | None
     written: bool
 
@@ -120,10 +122,11 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
                 tofile=f"{path} (with {request.name})",
             )
         )
-        preview = rendered_entry(updated, request.name)
+        public = updated.public_name("bedrock", added[0])
+        preview = rendered_entry(updated, public)
         if not request.dry_run:
             files.write_atomic(path, new_text)
-    return AddResult(section, region, diff, preview, checked, not request.dry_run)
+    return AddResult(section, region, diff, preview, public, checked, not request.dry_run)
 
 
 def _refuse_duplicates(current: Config, text: str, path: Path, request: AddRequest) -> None:
@@ -151,10 +154,10 @@ def _duplicate(text: str, path: Path, loc: tuple[str | int, ...], what: str) -> 
     )
 
 
-def rendered_entry(config: Config, name: str) -> dict[str, Any]:
+def rendered_entry(config: Config, public_name: str) -> dict[str, Any]:
     """What the shipped template renders for one Bedrock model (secrets left as references)."""
     from llmgw import integration, render
 
     obj = integration.build(config.model_copy(update={"secrets": config_mod.Secrets()}), [], {})
     values = yamlsrc.load(render.render(render.default_template(), obj, "config"), Path("values"))
-    return next(e for e in values["proxy_config"]["model_list"] if e["model_name"] == name)
+    return next(e for e in values["proxy_config"]["model_list"] if e["model_name"] == public_name)

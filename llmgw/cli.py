@@ -113,6 +113,8 @@ def discover(
     found = pipeline.discover(
         _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context), probe
     )
+    for note in found.notes:
+        out.err().print(f"note: {note}", markup=False)
     if output is Format.table:
         out.print_models(found.models, f"Models in {found.state.source}")
     else:
@@ -122,6 +124,7 @@ def discover(
                 "complete": not found.state.problems,
                 "problems": list(found.state.problems),
                 "models": [m.as_dict() for m in found.models],
+                "notes": found.notes,
             },
             output.value,
         )
@@ -379,7 +382,11 @@ def add_bedrock_model(
     if not result.written:
         err.print(f"dry run: {path} is unchanged", markup=False)
         return
-    err.print(f"added {name} to bedrock.{result.section} in {path}", markup=False)
+    err.print(
+        f"added {name} to bedrock.{result.section} in {path}; clients ask for it as "
+        f"{result.public_name}",
+        markup=False,
+    )
     if not then_deploy:
         err.print("roll it out with `llmgw deploy`", markup=False)
         return

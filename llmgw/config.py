@@ -12,6 +12,7 @@ import re
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -170,6 +171,9 @@ class Gateway(Strict):
     """Let admins add models at run time through LiteLLM's API (`/model/new`)."""
     store_prompts_in_spend_logs: bool = False
     """Keep prompt and response text in LiteLLM's spend logs."""
+    model_names: Literal["prefixed", "plain"] = "prefixed"
+    """The names clients ask for: `prefixed` says where a model runs (`bedrock/<name>`,
+    `vllm/<name>`, …), `plain` is the bare `name`. A model's own `model_name` wins over both."""
 
     @field_validator("release", "namespace")
     @classmethod
@@ -194,6 +198,10 @@ class Gateway(Strict):
 RESERVED_PARAMS = frozenset({"model", "api_base", "aws_region_name"})
 
 
+#: Group settings with keys of their own on each model, so they are set in one place.
+ROUTING_PARAMS = frozenset({"weight", "order", "rpm", "tpm"})
+
+
 def _extra_params(value: dict[str, Any]) -> dict[str, Any]:
     clash = sorted(RESERVED_PARAMS & set(value))
     if clash:
@@ -201,12 +209,44 @@ def _extra_params(value: dict[str, Any]) -> dict[str, Any]:
             f"{', '.join(clash)} cannot be set here: llmgw derives it "
             "(use model:, region: or served_name: instead)"
         )
+    routing = sorted(ROUTING_PARAMS & set(value))
+    if routing:
+        raise ValueError(
+            f"set {routing[0]} on the model itself ({routing[0]}: …), not in litellm_params"
+        )
     return value
 
 
-class BedrockModel(Strict):
+class Routing(Strict):
+    """How one deployment takes part in its model group (LiteLLM reads these from
+    `litellm_params`)."""
+
+    model_name: str | None = None
+    """The public name clients ask for; default from `gateway.model_names`. Models that share a
+    public name form one load-balanced group."""
+    weight: float | None = Field(default=None, gt=0)
+    """Share of the group's traffic (`simple-shuffle`), relative to the other members."""
+    order: int | None = Field(default=None, ge=1)
+    """Priority within the group: lower is tried first; higher orders only when those fail."""
+    rpm: int | None = Field(default=None, ge=1)
+    """Requests per minute this deployment takes (rate-aware routing and limits)."""
+    tpm: int | None = Field(default=None, ge=1)
+    """Tokens per minute this deployment takes."""
+
+    @field_validator("model_name")
+    @classmethod
+    def _public(cls, value: str | None) -> str | None:
+        return None if value is None else _one_line(value)
+
+    def routing_params(self) -> dict[str, Any]:
+        """The group settings LiteLLM reads from `litellm_params`, those that are set."""
+        values = {"weight": self.weight, "order": self.order, "rpm": self.rpm, "tpm": self.tpm}
+        return {k: v for k, v in values.items() if v is not None}
+
+
+class BedrockModel(Routing):
     name: str
-    """The `model_name` clients ask for."""
+    """The model's name in this config; the public name is `bedrock/<name>` by default."""
     model: str
     """Bedrock model id or cross-region inference profile id (e.g. `us.amazon.nova-pro-v1:0`)."""
     region: str | None = None
@@ -238,10 +278,10 @@ class Bedrock(Strict):
     """Embedding models (`mode: embedding`)."""
 
 
-class SelfHostedModel(Strict):
+class SelfHostedModel(Routing):
     name: str
-    """The `model_name` clients ask for, and the default `app` label of its pods (so a valid label
-    value).
+    """The model's name in this config, and the default `app` label of its pods (so a valid
+    label value); the public name is `<engine>/<name>` by default.
     """
     deploy: bool = True
     """`false` keeps the model in the config but out of the gateway."""
@@ -352,6 +392,34 @@ class O11y(Strict):
     """Send prompt and response text to the callbacks; off keeps usage and metadata only."""
 
 
+class Router(Strict):
+    """LiteLLM's router: how a group picks a deployment, retries, and falls back."""
+
+    routing_strategy: (
+        Literal[
+            "simple-shuffle",
+            "least-busy",
+            "latency-based-routing",
+            "usage-based-routing-v2",
+            "cost-based-routing",
+        ]
+        | None
+    ) = None
+    """How a group picks a deployment; LiteLLM's default is `simple-shuffle`."""
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    """Public name → public names to try, in order, when it fails (after retries)."""
+    context_window_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    """Public name → public names to try when a request exceeds its context window."""
+    num_retries: int | None = Field(default=None, ge=0)
+    """Retries of a failed request within its group before falling back."""
+    timeout: float | None = Field(default=None, gt=0)
+    """Seconds a request may take."""
+    allowed_fails: int | None = Field(default=None, ge=0)
+    """Failures a deployment may have within a minute before it cools down."""
+    cooldown_time: float | None = Field(default=None, ge=0)
+    """Seconds a failing deployment is left out of its group."""
+
+
 class Secrets(Strict):
     """How the values file carries secrets.
 
@@ -393,6 +461,8 @@ class Config(Strict):
     """AWS Bedrock models."""
     models: Models = Field(default_factory=Models)
     """Self-hosted models, per engine."""
+    router: Router = Field(default_factory=Router)
+    """Load balancing, retries and fallbacks across public names."""
     o11y: O11y = Field(default_factory=O11y)
     """Observability callbacks."""
     secrets: Secrets = Field(default_factory=Secrets)
@@ -400,6 +470,46 @@ class Config(Strict):
 
     def managed_secret_name(self) -> str:
         return self.secrets.secret_name or f"{self.gateway.release}-llmgw-env"
+
+    def public_name(self, prefix: str, model: Routing) -> str:
+        """The name clients ask for: ``model_name``, else ``<prefix>/<name>`` or ``<name>``."""
+        if model.model_name:
+            return model.model_name
+        name = str(getattr(model, "name", ""))
+        return name if self.gateway.model_names == "plain" else f"{prefix}/{name}"
+
+    def deployments(self) -> Iterator[Deployment]:
+        """Every configured model with where it sits in the file and its public name."""
+        for section in ("llm", "embedding"):
+            for index, model in enumerate(getattr(self.bedrock, section)):
+                yield Deployment(
+                    ("bedrock", section, index),
+                    "bedrock",
+                    model,
+                    self.public_name("bedrock", model),
+                    "embedding" if section == "embedding" else "chat",
+                )
+        for engine, index, sh_model in self.models.by_engine():
+            yield Deployment(
+                ("models", engine.name, index),
+                engine.name,
+                sh_model,
+                self.public_name(engine.name, sh_model),
+                engine.mode,
+            )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One configured model: its place in the file, kind, config and public name."""
+
+    loc: tuple[str | int, ...]
+    #: ``bedrock`` or the engine's name.
+    kind: str
+    model: BedrockModel | SelfHostedModel
+    public_name: str
+    #: ``chat`` or ``embedding``.
+    mode: str
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -425,7 +535,7 @@ def parse(text: str, path: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(exc, text, path) from None
-    _check_unique_names(config, text, path)
+    _check_names(config, text, path)
     return config
 
 
@@ -598,23 +708,62 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
-def _check_unique_names(config: Config, text: str, path: Path) -> None:
-    """Each model_name must be unique across Bedrock and every engine: it is the gateway's key."""
+def _check_names(config: Config, text: str, path: Path) -> None:
+    """Names are the gateway's keys: check what pydantic cannot see one model at a time.
+
+    Every ``name`` is unique (it is the model's identity, and its default label). Models that
+    share a public name form a group, which must be all chat or all embedding. Fallbacks name
+    configured public names.
+    """
     seen: dict[str, tuple[str | int, ...]] = {}
-    entries: list[tuple[str, tuple[str | int, ...]]] = []
-    for section in ("llm", "embedding"):
-        for index, model in enumerate(getattr(config.bedrock, section)):
-            entries.append((model.name, ("bedrock", section, index, "name")))
-    for engine, index, sh_model in config.models.by_engine():
-        entries.append((sh_model.name, ("models", engine.name, index, "name")))
-    for name, loc in entries:
+    groups: dict[str, Deployment] = {}
+    for d in config.deployments():
+        loc = (*d.loc, "name")
+        name = str(d.model.name)
         if name in seen:
             raise InputError(
                 f"{_where(text, path, loc)}: {_key_path(loc)}: duplicate model name {name!r}, "
                 f"already used by {_key_path(seen[name])}",
-                hint="every model needs its own name: it is the model_name clients ask for",
+                hint="every model needs its own name; to serve several under one public name, "
+                "give them the same model_name (a group)",
             )
         seen[name] = loc
+        first = groups.setdefault(d.public_name, d)
+        if first.mode != d.mode:
+            where = (*d.loc, "model_name") if d.model.model_name else loc
+            raise InputError(
+                f"{_where(text, path, where)}: {_key_path(where)}: the group "
+                f"{excerpt(d.public_name)} mixes {first.mode} ({_key_path(first.loc)}) and "
+                f"{d.mode} models",
+                hint="a group's members must all be chat or all embedding models",
+            )
+    for section in ("fallbacks", "context_window_fallbacks"):
+        for source, targets in getattr(config.router, section).items():
+            key_loc: tuple[str | int, ...] = ("router", section, source)
+            if source not in groups:
+                raise _unknown_public(text, path, key_loc, source, groups)
+            for index, target in enumerate(targets):
+                item_loc = (*key_loc, index)
+                if target not in groups:
+                    raise _unknown_public(text, path, item_loc, target, groups)
+                if target == source:
+                    raise InputError(
+                        f"{_where(text, path, item_loc)}: {_key_path(item_loc)}: "
+                        f"{excerpt(source)} cannot fall back to itself"
+                    )
+
+
+def _unknown_public(
+    text: str, path: Path, loc: tuple[str | int, ...], name: str, known: Mapping[str, Any]
+) -> InputError:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    tip = f": did you mean {close[0]!r}?" if close else ""
+    return InputError(
+        f"{_where(text, path, loc)}: {_key_path(loc)}: {excerpt(name)} is not a configured "
+        f"public model name{tip}",
+        hint="fallbacks use the names clients ask for (e.g. vllm/llama-3-1-8b, bedrock/"
+        "claude-3.7-sonnet); `llmgw discover` lists them",
+    )
 
 
 def resolve_secret(ref: SecretRef, env: Mapping[str, str], key_path: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llmgw import files, helm, integration, pipeline, yamlout
-from llmgw.config import Config
+from llmgw.config import Config, Deployment
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import InputError, RefusedError
 from llmgw.redact import redact
@@ -119,21 +119,33 @@ def preview(
 def removal_reasons(
     config: Config, models: list[DiscoveredModel], names: list[str]
 ) -> dict[str, str]:
-    """Why each served model is missing from the new values, in words a user can act on."""
-    found = {m.name: m for m in models}
-    bedrock = {m.name: m for m in [*config.bedrock.llm, *config.bedrock.embedding]}
+    """Why each served public name is missing from the new values, in words a user can act on."""
+    found = {(m.engine, m.name): m for m in models}
+    members: dict[str, list[Deployment]] = {}
+    former: dict[str, Deployment] = {}  # the names a model had before a rename
+    for d in config.deployments():
+        members.setdefault(d.public_name, []).append(d)
+        for old in (str(d.model.name), f"{d.kind}/{d.model.name}"):
+            former.setdefault(old, d)
     reasons: dict[str, str] = {}
     for name in names:
-        if name in found:
-            m = found[name]
+        if name in members:
+            why = [_member_reason(d, found) for d in members[name]]
+            reasons[name] = "; ".join(why)
+        elif name in former:
             reasons[name] = (
-                "deploy: false in the config" if not m.deploy else f"not ready: {m.reason}"
+                f"renamed to {former[name].public_name} (gateway.model_names, or model_name)"
             )
-        elif name in bedrock:
-            reasons[name] = "deploy: false in the config"
         else:
             reasons[name] = "no longer in the config"
     return reasons
+
+
+def _member_reason(d: Deployment, found: Mapping[tuple[str, str], DiscoveredModel]) -> str:
+    if not d.model.deploy:
+        return "deploy: false in the config"
+    m = found.get((d.kind, str(d.model.name)))
+    return f"not ready: {m.reason}" if m is not None else "not served"
 
 
 def managed_secret_data(config: Config, env: Mapping[str, str]) -> dict[str, str]:
@@ -197,10 +209,17 @@ def plan(settings: Settings, ui: Reporter, env: Mapping[str, str]) -> Plan:
     ui.preview(change)
     if change.removed and not settings.allow_removal:
         reasons = removal_reasons(config, rendered.discovery.models, change.removed)
+        renamed = any(why.startswith("renamed to") for why in reasons.values())
         raise RefusedError(
             "the new values would drop models the live release serves: "
             + "; ".join(f"{name} ({why})" for name, why in reasons.items()),
-            hint="wait until they are ready again, or pass --allow-removal to drop them",
+            hint=(
+                "clients asking for the old names would break: keep them with "
+                "gateway.model_names: plain (or a model_name each), or pass --allow-removal "
+                "to switch"
+            )
+            if renamed
+            else "wait until they are ready again, or pass --allow-removal to drop them",
         )
     return Plan(rendered, release, h, change, secret_data)
 

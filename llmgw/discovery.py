@@ -50,11 +50,14 @@ class DiscoveredModel:
     #: Why the model is not ready; empty when it is.
     reason: str = ""
     notes: tuple[str, ...] = field(default=())
+    #: The name clients ask for (``vllm/<name>`` by default).
+    public_name: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "engine": self.engine,
             "name": self.name,
+            "public_name": self.public_name,
             "namespace": self.namespace,
             "deploy": self.deploy,
             "ready": self.ready,
@@ -247,7 +250,10 @@ def discover(config: Config, state: ClusterState) -> list[DiscoveredModel]:
     pods = _LabelIndex(state.pods, _labels)
     services = {ns: _ServiceIndex(svcs) for ns, svcs in state.services.items()}
     return [
-        _discover_one(engine, model, state, pods, services)
+        replace(
+            _discover_one(engine, model, state, pods, services),
+            public_name=config.public_name(engine.name, model),
+        )
         for engine, _index, model in config.models.by_engine()
     ]
 

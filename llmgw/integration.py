@@ -9,9 +9,10 @@ environment is passed in, so inline secrets are read once, at the edge.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from llmgw.config import BedrockModel, Config, SecretRef, resolve_secret
+from llmgw.config import BedrockModel, Config, Deployment, SecretRef, resolve_secret
 from llmgw.discovery import DiscoveredModel
 from llmgw.engines import ENGINE_NAMES, ENGINES
 
@@ -23,13 +24,124 @@ def build(
     config: Config, discovered: Sequence[DiscoveredModel], env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     env = env or {}
+    plan = router_plan(config, discovered)
     return {
         "gateway": _gateway(config),
         "bedrock": _bedrock(config),
         "llm-model": _self_hosted(config, discovered),
+        "models": model_entries(config, discovered),
+        "router": plan.settings,
         "o11y": _o11y(config),
         "secrets": _secrets(config, env),
+        "warnings": plan.warnings,
     }
+
+
+# -- public names, groups and the router ----------------------------------------------------
+
+
+def served(config: Config, discovered: Sequence[DiscoveredModel]) -> list[Deployment]:
+    """The deployments the gateway routes to now: Bedrock models with deploy: true, and
+    self-hosted ones with deploy: true and a ready pod."""
+    ready = {(d.engine, d.name) for d in discovered if d.ready}
+    return [
+        d
+        for d in config.deployments()
+        if d.model.deploy and (d.kind == "bedrock" or (d.kind, d.model.name) in ready)
+    ]
+
+
+def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list[dict[str, Any]]:
+    """One model_list entry per served deployment, in config order: what the template writes.
+
+    Deployments sharing a public name become one LiteLLM model group (several entries, one
+    ``model_name``); ``weight``/``order``/``rpm``/``tpm`` go into ``litellm_params``, where
+    LiteLLM's router reads them.
+    """
+    found = {(d.engine, d.name): d for d in discovered}
+    out: list[dict[str, Any]] = []
+    for d in served(config, discovered):
+        model = d.model
+        if isinstance(model, BedrockModel):
+            region = model.region or config.bedrock.region
+            params: dict[str, Any] = {
+                "model": litellm_model("bedrock", model.model),
+                "aws_region_name": region,
+            }
+            info: dict[str, Any] = {"mode": d.mode}
+        else:
+            f = found[(d.kind, model.name)]
+            params = {
+                "model": litellm_model(ENGINES[d.kind].provider, f.served_name),
+                "api_base": f.api_base,
+            }
+            info = {"mode": d.mode, **model.model_info}
+        params.update(model.routing_params())
+        params.update(model.litellm_params)
+        out.append(
+            {
+                "public_name": d.public_name,
+                "name": model.name,
+                "kind": d.kind,
+                "mode": d.mode,
+                "litellm_params": params,
+                "model_info": info,
+            }
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class RouterPlan:
+    #: ``router_settings`` as LiteLLM reads them (only what is set).
+    settings: dict[str, Any]
+    #: Public name → the served name that answers for it while it is down.
+    aliases: dict[str, str]
+    warnings: list[str]
+
+
+def router_plan(config: Config, discovered: Sequence[DiscoveredModel]) -> RouterPlan:
+    """Router settings for what is served now.
+
+    Fallback targets that are not served in this render are left out of the chain (a chain
+    left empty is dropped); a public name with no ready deployment but a served fallback
+    keeps answering through ``model_group_alias`` to its first served target, until its pods
+    are back and the next render restores it.
+    """
+    router = config.router
+    up = {d.public_name for d in served(config, discovered)}
+    wanted = {d.public_name for d in config.deployments() if d.model.deploy}
+    warnings: list[str] = []
+    settings: dict[str, Any] = {}
+    for key in ("routing_strategy", "num_retries", "timeout", "allowed_fails", "cooldown_time"):
+        value = getattr(router, key)
+        if value is not None:
+            settings[key] = value
+    aliases: dict[str, str] = {}
+    for key in ("fallbacks", "context_window_fallbacks"):
+        chains: list[dict[str, list[str]]] = []
+        for source, targets in getattr(router, key).items():
+            live = [t for t in targets if t in up]
+            for target in targets:
+                if target not in up:
+                    warnings.append(
+                        f"{key}: {target} is not served in this render; left out of "
+                        f"{source}'s chain"
+                    )
+            if not live:
+                if targets:
+                    warnings.append(f"{key}: {source} has no served target; chain dropped")
+                continue
+            if source in up:
+                chains.append({source: live})
+            elif key == "fallbacks" and source in wanted:
+                aliases[source] = live[0]
+                warnings.append(f"{source} → {live[0]} while {source} is down")
+        if chains:
+            settings[key] = chains
+    if aliases:
+        settings["model_group_alias"] = aliases
+    return RouterPlan(settings, aliases, warnings)
 
 
 def litellm_model(provider: str, served_name: str) -> str:
@@ -86,9 +198,11 @@ def _gateway(config: Config) -> dict[str, Any]:
     }
 
 
-def _bedrock_entry(model: BedrockModel, region: str, mode: str) -> dict[str, Any]:
+def _bedrock_entry(config: Config, model: BedrockModel, mode: str) -> dict[str, Any]:
+    region = config.bedrock.region
     return {
         "name": model.name,
+        "public_name": config.public_name("bedrock", model),
         "model": model.model,
         "region": model.region or region,
         "litellm_model": litellm_model("bedrock", model.model),
@@ -101,9 +215,9 @@ def _bedrock(config: Config) -> dict[str, Any]:
     bedrock = config.bedrock
     return {
         "region": bedrock.region,
-        "llm": [_bedrock_entry(m, bedrock.region, "chat") for m in bedrock.llm if m.deploy],
+        "llm": [_bedrock_entry(config, m, "chat") for m in bedrock.llm if m.deploy],
         "embedding": [
-            _bedrock_entry(m, bedrock.region, "embedding") for m in bedrock.embedding if m.deploy
+            _bedrock_entry(config, m, "embedding") for m in bedrock.embedding if m.deploy
         ],
     }
 
@@ -117,6 +231,7 @@ def _self_hosted(config: Config, discovered: Sequence[DiscoveredModel]) -> dict[
             continue
         out[engine.name][model.name] = {
             "name": model.name,
+            "public_name": config.public_name(engine.name, model),
             "engine": engine.name,
             "namespace": found.namespace,
             "service": found.service,

@@ -16,7 +16,7 @@ from rich.console import Console
 from llmgw.discovery import DiscoveredModel
 from llmgw.redact import printable
 
-HEADERS = ("ENGINE", "MODEL", "NAMESPACE", "READY", "API BASE", "SERVED NAME", "STATUS")
+HEADERS = ("PUBLIC NAME", "ENGINE", "NAMESPACE", "READY", "API BASE", "SERVED NAME", "STATUS")
 
 
 def console(stream: TextIO | None = None) -> Console:
@@ -43,8 +43,8 @@ def model_rows(models: Sequence[DiscoveredModel]) -> list[tuple[str, ...]]:
     """Table cells; text from the cluster has its control characters (ANSI escapes) escaped."""
     rows = [
         (
+            m.public_name or m.name,
             m.engine,
-            m.name,
             m.namespace,
             f"{m.ready_replicas}/{m.replicas}",
             m.api_base,

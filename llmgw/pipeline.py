@@ -39,6 +39,13 @@ class Discovery:
     state: ClusterState
     models: list[DiscoveredModel]
 
+    @property
+    def notes(self) -> list[str]:
+        """What the router will do about it: fallbacks left out, names answered by another."""
+        from llmgw import integration
+
+        return integration.router_plan(self.config, self.models).warnings
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -124,6 +131,7 @@ def render(
     found = discover(config_path, source, probe)
     warnings = require_complete(found.state, allow_partial)
     obj = integration.build(found.config, found.models, os.environ if env is None else env)
+    warnings += obj["warnings"]
     secrets = integration.inline_secret_values(obj)
     text = render_mod.render(
         template or render_mod.default_template(), obj, config_path.name, secrets

@@ -87,7 +87,7 @@ def _block_lines(value: Any, indent: int) -> list[str]:
                 lines.append(f"{pad}{yaml_scalar(str(key))}:")
                 lines.extend(_block_lines(item, indent + 2))
             else:
-                lines.append(f"{pad}{yaml_scalar(str(key))}: {yaml_flow(item)}")
+                lines.append(f"{pad}{yaml_scalar(str(key))}: {_block_value(item)}")
     else:
         for item in value:
             if isinstance(item, (Mapping, list, tuple)) and item:
@@ -95,8 +95,15 @@ def _block_lines(value: Any, indent: int) -> list[str]:
                 nested[0] = f"{pad}- {nested[0].lstrip()}"
                 lines.extend(nested)
             else:
-                lines.append(f"{pad}- {yaml_flow(item)}")
+                lines.append(f"{pad}- {_block_value(item)}")
     return lines
+
+
+def _block_value(value: Any) -> str:
+    """A value that ends a block line: scalars may use the block rule, collections are flow."""
+    if isinstance(value, (Mapping, list, tuple)):
+        return yaml_flow(value)
+    return yaml_scalar(value, block=True)
 
 
 def block(value: Any, indent: int) -> Raw:

@@ -8,6 +8,7 @@ gateway reached the engine with the served model name.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -28,6 +29,16 @@ class Seen:
 class Engines:
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: When set, chat and embedding requests are recorded and answered with this status.
+    fail: int | None = None
+    #: When set, every request's connection is dropped unanswered, as a dead backend's is
+    #: (pooled keep-alive connections included, which a closed listener would still serve).
+    down: bool = False
+
+    def models(self) -> list[str]:
+        """The model names requests asked for (Langfuse ingestion left out)."""
+        with self.lock:
+            return [s.model for s in self.seen if not s.model.startswith("langfuse:")]
 
 
 def _chat(model: str) -> dict[str, Any]:
@@ -58,7 +69,16 @@ class _Handler(loopback.JsonHandler):
         with self.engines.lock:
             self.engines.seen.append(Seen(self.path, model, self.headers.get("Authorization", "")))
 
+    def _dropped(self) -> bool:
+        if not self.engines.down:
+            return False
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+        return True
+
     def do_GET(self) -> None:
+        if self._dropped():
+            return
         if self.path.endswith("/models"):
             self._send({"object": "list", "data": [{"id": "standin", "object": "model"}]})
         elif self.path == "/api/tags":
@@ -67,11 +87,19 @@ class _Handler(loopback.JsonHandler):
             self._send({"error": "not found"}, 404)
 
     def do_POST(self) -> None:
+        if self._dropped():
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         model = str(body.get("model", ""))
         path = self.path.split("?")[0]
-        if path.endswith("/chat/completions"):
+        if self.engines.fail and path.endswith(("/chat/completions", "/embeddings")):
+            self._record(model)
+            self._send(
+                {"error": {"message": "injected failure", "type": "server_error"}},
+                self.engines.fail,
+            )
+        elif path.endswith("/chat/completions"):
             self._record(model)
             self._send(_chat(model))
         elif path.endswith("/completions"):

@@ -50,7 +50,9 @@ def test_adds_checks_and_shows_the_entry(cli: Cli, cfg: Path, aws: Bedrock) -> N
         and "ACTIVE in us-west-2" in result.err
     )
     assert "+    - name: gpt-oss-20b" in result.out
-    assert 'model: "bedrock/openai.gpt-oss-20b-1:0"' in result.out
+    assert "model_name: bedrock/gpt-oss-20b" in result.out
+    assert "model: bedrock/openai.gpt-oss-20b-1:0" in result.out
+    assert "clients ask for it as bedrock/gpt-oss-20b" in result.err
     after = cfg.read_text()
     assert after.startswith(before[: before.index("  embedding: []")])
     assert (

@@ -22,7 +22,7 @@ def test_discover_table_lists_models_and_why(cli: Cli) -> None:
     result = cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER)
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert lines[1].split()[:4] == ["ENGINE", "MODEL", "NAMESPACE", "READY"]
+    assert lines[1].split()[:5] == ["PUBLIC", "NAME", "ENGINE", "NAMESPACE", "READY"]
     row = next(line for line in lines if "qwen3-8b-fp8-neuron" in line)
     assert "0/1" in row and "not ready: CrashLoopBackOff" in row
     assert all(line == line.rstrip() for line in lines)
@@ -59,10 +59,11 @@ def test_render_writes_the_file_and_reports(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "values.rendered.yaml"
     result = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out)
     assert result.code == 0, result.err
+    # 8 deployments, 7 public names: mistral-7b-instruct is a group of two
     assert f"wrote {out} with 7 models" in result.err
     assert result.out == ""
     values = YAML(typ="safe").load(out.read_text())
-    assert len(values["proxy_config"]["model_list"]) == 7
+    assert len(values["proxy_config"]["model_list"]) == 8
 
 
 def test_render_default_output_is_in_the_working_directory(
@@ -235,3 +236,28 @@ def test_control_characters_from_the_cluster_are_escaped(
     assert result.code == 0, result.err
     assert "\x1b" not in result.out and "\x07" not in result.out
     assert "\\x1b[2J\\x1b[31mowned\\x07" in result.out
+
+
+def test_a_bad_fallback_writes_nothing(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        EXAMPLE.read_text().replace("vllm/qwen3-8b-fp8-neuron: [sglang", "vllm/nope: [sglang")
+    )
+    result = cli("-c", cfg, "render", "--pods-from", CLUSTER, "--out", tmp_path / "v.yaml")
+    assert result.code == 2
+    assert f"{cfg}:" in result.err and "router.fallbacks.vllm/nope" in result.err
+    assert sorted(os.listdir(tmp_path)) == ["config.yaml"]
+
+
+def test_plain_names_render_bare(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        EXAMPLE.read_text()
+        .replace("model_names: prefixed", "model_names: plain")
+        .replace("vllm/qwen3-8b-fp8-neuron: [sglang/", "qwen3-8b-fp8-neuron: [")
+    )
+    result = cli("-c", cfg, "render", "--pods-from", CLUSTER, "--stdout")
+    assert result.code == 0, result.err
+    assert "    - model_name: claude-3.7-sonnet\n" in result.out
+    assert "    - model_name: llama-3-1-8b-int8-neuron\n" in result.out
+    assert "      qwen3-8b-fp8-neuron: qwen2-5-7b-instruct\n" in result.out  # the alias, bare

@@ -22,7 +22,11 @@ def load_error(write: Write, text: str) -> str:
 
 def test_example_config_loads_with_every_engine() -> None:
     cfg = config.load(REPO / "config.example.yaml")
-    assert [m.name for m in cfg.bedrock.llm] == ["claude-3.7-sonnet", "amazon-nova-premier"]
+    assert [m.name for m in cfg.bedrock.llm] == [
+        "claude-3.7-sonnet",
+        "amazon-nova-premier",
+        "mistral-7b-instruct-bedrock",
+    ]
     assert cfg.bedrock.llm[0].model == "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
     assert cfg.bedrock.region == "us-west-2"
     assert [m.name for m in cfg.models.vllm] == ["llama-3-1-8b-int8-neuron", "qwen3-8b-fp8-neuron"]
@@ -215,3 +219,111 @@ def test_unknown_key_among_many_reuse_keys_is_reported_fast(write: Write) -> Non
     elapsed = time.monotonic() - start
     assert ":30001:1: gatway: unknown key 'gatway': did you mean 'gateway'?" in message
     assert elapsed < 5, elapsed  # was 10 s: a second, round-trip parse to find the line
+
+
+ROUTED = """bedrock:
+  llm:
+    - name: claude
+      model: m.claude
+models:
+  vllm:
+    - name: llama
+  tei:
+    - name: bge
+router:
+  fallbacks:
+    vllm/llama: [bedrock/claude]
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "said"),
+    [
+        (
+            ("vllm/llama: [bedrock/claude]", "vllm/llama: [bedrock/claud]"),
+            ":12:18: router.fallbacks.vllm/llama[0]:",
+            "'bedrock/claud' is not a configured public model name: did you mean 'bedrock/claude'?",
+        ),
+        (
+            ("vllm/llama: [bedrock/claude]", "vllm/lama: [bedrock/claude]"),
+            ":12:5: router.fallbacks.vllm/lama:",
+            "did you mean 'vllm/llama'?",
+        ),
+        (
+            ("vllm/llama: [bedrock/claude]", "vllm/llama: [vllm/llama]"),
+            ":12:18: router.fallbacks.vllm/llama[0]:",
+            "'vllm/llama' cannot fall back to itself",
+        ),
+        (
+            ("    - name: bge\n", "    - name: bge\n      model_name: vllm/llama\n"),
+            ":10:7: models.tei[0].model_name:",
+            "the group 'vllm/llama' mixes chat (models.vllm[0]) and embedding models",
+        ),
+        (
+            ("    - name: llama\n", "    - name: llama\n      weight: 0\n"),
+            ":8:7: models.vllm[0].weight:",
+            "Input should be greater than 0",
+        ),
+        (
+            ("    - name: llama\n", "    - name: llama\n      weight: lots\n"),
+            ":8:7: models.vllm[0].weight:",
+            "Input should be a valid number",
+        ),
+        (
+            ("    - name: llama\n", "    - name: llama\n      order: 0\n"),
+            ":8:7: models.vllm[0].order:",
+            "Input should be greater than or equal to 1",
+        ),
+        (
+            ("    - name: llama\n", "    - name: llama\n      order: 1.5\n"),
+            ":8:7: models.vllm[0].order:",
+            "Input should be a valid integer",
+        ),
+        (
+            (
+                "      model: m.claude\n",
+                "      model: m.claude\n      litellm_params: {weight: 2}\n",
+            ),
+            ":5:7: bedrock.llm[0].litellm_params:",
+            "set weight on the model itself (weight: …), not in litellm_params",
+        ),
+        (
+            ("router:\n", "router:\n  routing_strategy: round-robin\n"),
+            ":11:3: router.routing_strategy:",
+            "Input should be 'simple-shuffle', 'least-busy'",
+        ),
+    ],
+)
+def test_bad_names_groups_and_fallbacks(
+    write: Write, change: tuple[str, str], where: str, said: str
+) -> None:
+    assert change[0] in ROUTED
+    message = load_error(write, ROUTED.replace(*change))
+    assert where in message and said in message, message
+
+
+def test_public_names(write: Write) -> None:
+    text = ROUTED + "    bedrock/claude: [tei/bge]\n".replace("tei/bge", "vllm/llama")
+    cfg = config.load(write("c.yaml", text))
+    assert [d.public_name for d in cfg.deployments()] == ["bedrock/claude", "vllm/llama", "tei/bge"]
+    plain = config.load(
+        write("p.yaml", "gateway: {model_names: plain}\n" + ROUTED.split("router:")[0])
+    )
+    assert [d.public_name for d in plain.deployments()] == ["claude", "llama", "bge"]
+    own = config.load(
+        write(
+            "o.yaml",
+            ROUTED.split("router:")[0].replace(
+                "- name: llama", "- name: llama\n      model_name: Llama 3"
+            ),
+        )
+    )
+    assert [d.public_name for d in own.deployments()] == ["bedrock/claude", "Llama 3", "tei/bge"]
+
+
+def test_a_group_across_engines_and_bedrock(write: Write) -> None:
+    text = ROUTED.split("router:")[0].replace(
+        "- name: llama", "- name: llama\n      model_name: bedrock/claude"
+    )
+    cfg = config.load(write("g.yaml", text))
+    assert [d.public_name for d in cfg.deployments()].count("bedrock/claude") == 2

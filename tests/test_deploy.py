@@ -80,7 +80,9 @@ def test_dry_run_of_a_new_install(
     cluster, kc = api
     result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
     assert result.code == 1, result.err
-    assert "new install" in result.out and "model added: llama-3-1-8b-int8-neuron" in result.out
+    assert (
+        "new install" in result.out and "model added: vllm/llama-3-1-8b-int8-neuron" in result.out
+    )
     assert [c[0] for c in fake.calls()] == ["version", "get"]
     assert not cluster.applied and not (tmp_path / "values.rendered.yaml").exists()
 
@@ -143,7 +145,7 @@ def test_changes_are_summarised(
     )
     result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
     assert result.code == 1
-    assert "model changed: amazon-nova-premier" in result.out
+    assert "model changed: bedrock/amazon-nova-premier" in result.out
     assert "value changed: replicaCount" in result.out
     assert "-replicaCount: 2" in result.out and "+replicaCount: 3" in result.out
 
@@ -206,7 +208,7 @@ def test_dropping_a_served_model_is_refused(
         "proxy_config": {
             "model_list": [
                 {
-                    "model_name": "qwen3-8b-fp8-neuron",
+                    "model_name": "vllm/qwen3-8b-fp8-neuron",
                     "litellm_params": {
                         "model": "hosted_vllm/qwen3",
                         "api_base": "http://q.vllm:8000/v1",
@@ -219,7 +221,7 @@ def test_dropping_a_served_model_is_refused(
     fake.save()
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 4
-    assert "qwen3-8b-fp8-neuron (not ready: CrashLoopBackOff)" in result.err
+    assert "vllm/qwen3-8b-fp8-neuron (not ready: CrashLoopBackOff)" in result.err
     assert "old-model (no longer in the config)" in result.err
     assert not fake.calls_of("upgrade") and not cluster.applied
     allowed = deploy(cli, cfg, kc, tmp_path, "--yes", "--allow-removal")
@@ -328,7 +330,7 @@ def test_crashlooping_pod_is_not_deployed(
     _cluster, kc = api
     assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
     names = [m["model_name"] for m in fake.state()["values"]["proxy_config"]["model_list"]]
-    assert "qwen3-8b-fp8-neuron" not in names and "llama-3-1-8b-int8-neuron" in names
+    assert "vllm/qwen3-8b-fp8-neuron" not in names and "vllm/llama-3-1-8b-int8-neuron" in names
 
 
 def add_and_deploy(cli: Cli, cfg: Path, kc: Path) -> Result:
@@ -345,9 +347,9 @@ def test_add_bedrock_model_then_deploy(
     _cluster, kc = api
     result = add_and_deploy(cli, cfg, kc)
     assert result.code == 0, result.err
-    assert "model added: gpt-oss-20b" in result.out
+    assert "model added: bedrock/gpt-oss-20b" in result.out
     names = [m["model_name"] for m in fake.state()["values"]["proxy_config"]["model_list"]]
-    assert "gpt-oss-20b" in names
+    assert "bedrock/gpt-oss-20b" in names
 
 
 def test_add_bedrock_model_dry_run_cannot_deploy(cli: Cli, cfg: Path) -> None:
@@ -399,3 +401,28 @@ def test_live_values_behind_a_warning_never_reach_stderr(
     result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
     assert result.code == 3
     assert "sk-live-key" not in result.out + result.err
+
+
+def test_a_rename_to_prefixed_names_is_shown_and_guarded(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    """A release deployed with bare names (before public names): every name is renamed."""
+    _cluster, kc = api
+    prefixed = cfg.read_text()
+    cfg.write_text(
+        prefixed.replace("model_names: prefixed", "model_names: plain").replace(
+            "vllm/qwen3-8b-fp8-neuron: [sglang/", "qwen3-8b-fp8-neuron: ["
+        )
+    )
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    assert "bedrock/claude-3.7-sonnet" not in str(fake.state()["values"])
+    cfg.write_text(prefixed)
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert result.code == 4
+    assert "model removed: claude-3.7-sonnet\n" in result.out
+    assert "model added: bedrock/claude-3.7-sonnet\n" in result.out
+    assert (
+        "claude-3.7-sonnet (renamed to bedrock/claude-3.7-sonnet (gateway.model_names, or "
+        "model_name))" in result.err
+    )
+    assert "hint: clients asking for the old names would break: keep them with" in result.err

@@ -10,16 +10,13 @@ are checked for shape only (no AWS). In CI a missing proxy or Redis fails the ru
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,33 +24,19 @@ import pytest
 import yaml
 
 from llmgw import pipeline
+from tests import litellm_proxy
 from tests.conftest import REPO
 from tests.k8s_objects import kube_list, pod, service
+from tests.litellm_proxy import MASTER_KEY, Proxy, free_port, need
 from tests.openai_standin import Engines, serve
 
-MASTER_KEY = "sk-e2e-master-key"
 REDIS_PASSWORD = "e2e-redis-pw"
-
-
-def _need(path: str | None, what: str) -> str:
-    if path and Path(path).exists():
-        return path
-    message = f"{what} is not installed: run tools/install-litellm.sh and install redis-server"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def redis() -> Iterator[int]:
-    binary = _need(shutil.which("redis-server"), "redis-server")
-    port = _free_port()
+    binary = need(shutil.which("redis-server"), "redis-server")
+    port = free_port()
     proc = subprocess.Popen(
         [
             binary,
@@ -130,26 +113,10 @@ def all_engines_snapshot(path: Path) -> Path:
 
 
 @dataclass
-class Gateway:
-    name: str
-    url: str
-    values: dict[str, Any]
-    engines: Engines
-    log: Path
-
-    def call(
-        self, method: str, path: str, body: Any = None, key: str | None = MASTER_KEY
-    ) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if key is not None:
-            headers["Authorization"] = f"Bearer {key}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode(errors="replace")
+class Gateway(Proxy):
+    name: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    engines: Engines = field(default_factory=Engines)
 
     @property
     def model_list(self) -> list[dict[str, Any]]:
@@ -169,10 +136,6 @@ def gateway(
     engines: tuple[Engines, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
-    litellm = _need(
-        os.environ.get("LLMGW_TEST_LITELLM") or str(REPO / ".cache/litellm-venv/bin/litellm"),
-        "the LiteLLM proxy",
-    )
     seen, stand_in = engines
     work = tmp_path_factory.mktemp(request.param)
     config_path, snap = CONFIGS[request.param]
@@ -186,65 +149,28 @@ def gateway(
         params = entry["litellm_params"]
         if "api_base" in params:  # cluster DNS names do not resolve here: same path, loopback host
             params["api_base"] = re.sub(r"^http://[^/]+", stand_in, params["api_base"])
-    proxy_file = work / "proxy_config.yaml"
-    proxy_file.write_text(yaml.safe_dump(proxy_config, sort_keys=False))
-    port = _free_port()
     env = {
-        **{
-            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "OPENAI_"))
-        },
         "PROXY_MASTER_KEY": MASTER_KEY,  # what the chart sets from masterkeySecretName
         "LANGFUSE_PUBLIC_KEY": "pk-lf-e2e",
         "LANGFUSE_SECRET_KEY": "sk-lf-e2e",
         **{k: stand_in for k in values.get("envVars", {}) if k == "LANGFUSE_HOST"},
         "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{stand_in}/v1/traces",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "AWS_ACCESS_KEY_ID": "AKIDE2E",
-        "AWS_SECRET_ACCESS_KEY": "e2e",
-        "AWS_EC2_METADATA_DISABLED": "true",
     }
     if proxy_config["litellm_settings"].get("cache"):  # the chart's Redis, as the chart wires it
         env.update(REDIS_HOST="127.0.0.1", REDIS_PORT=str(redis), REDIS_PASSWORD=REDIS_PASSWORD)
-    log = work / "proxy.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [litellm, "--config", str(proxy_file), "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"the LiteLLM proxy exited ({proc.returncode}):\n{log.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(url + "/health/readiness", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the LiteLLM proxy was not ready in 120 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield Gateway(request.param, url, values, seen, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with litellm_proxy.start(proxy_config, env, work) as proxy:
+        yield Gateway(proxy.url, proxy.log, request.param, values, seen)
 
 
 def test_models_lists_exactly_the_rendered_names(gateway: Gateway) -> None:
-    status, body = gateway.call("GET", "/v1/models")
-    assert status == 200, body
-    assert sorted(m["id"] for m in body["data"]) == sorted(
-        e["model_name"] for e in gateway.model_list
-    )
+    """Every public name once (a group is one name), plus the names answered by an alias."""
+    aliases = gateway.values["proxy_config"].get("router_settings", {}).get("model_group_alias", {})
+    expected = {e["model_name"] for e in gateway.model_list} | set(aliases)
+    assert gateway.model_ids() == sorted(expected)
+    if gateway.name == "example":
+        assert "bedrock/claude-3.7-sonnet" in expected
+        assert "vllm/llama-3-1-8b-int8-neuron" in expected
+        assert aliases == {"vllm/qwen3-8b-fp8-neuron": "sglang/qwen2-5-7b-instruct"}
 
 
 def test_every_self_hosted_model_answers_with_its_served_name(gateway: Gateway) -> None:
@@ -296,15 +222,17 @@ def test_requests_without_the_master_key_are_refused(gateway: Gateway) -> None:
 def test_bedrock_models_are_routed_to_bedrock(gateway: Gateway) -> None:
     status, body = gateway.call("GET", "/v1/model/info")
     assert status == 200, body
-    info = {m["model_name"]: m for m in body["data"]}
+    # One row per deployment: a group's members share a model_name.
+    info = {(m["model_name"], m["litellm_params"]["model"]): m for m in body["data"]}
     bedrock = [e for e in gateway.model_list if e["litellm_params"]["model"].startswith("bedrock/")]
     assert bedrock
     for entry in bedrock:
         assert entry["litellm_params"]["aws_region_name"]
+        row = info[(entry["model_name"], entry["litellm_params"]["model"])]
         # LiteLLM names Bedrock models served through the Converse API `bedrock_converse`.
-        provider = info[entry["model_name"]]["model_info"]["litellm_provider"]
+        provider = row["model_info"]["litellm_provider"]
         assert provider in ("bedrock", "bedrock_converse"), provider
-        assert info[entry["model_name"]]["model_info"].get("mode") == entry["model_info"]["mode"]
+        assert row["model_info"].get("mode") == entry["model_info"]["mode"]
 
 
 def test_repeated_request_is_served_from_the_redis_cache(gateway: Gateway) -> None:
@@ -342,3 +270,25 @@ def test_langfuse_callback_reaches_its_host(gateway: Gateway) -> None:
             return
         time.sleep(0.5)
     pytest.fail("no Langfuse ingestion reached LANGFUSE_HOST:\n" + gateway.log.read_text()[-2000:])
+
+
+def test_a_group_prefers_its_lower_order(gateway: Gateway) -> None:
+    """mistral-7b-instruct in the example: TGI (order 1) takes the traffic, Bedrock (2) waits."""
+    if gateway.name != "example":
+        return
+    members = [e for e in gateway.model_list if e["model_name"] == "mistral-7b-instruct"]
+    assert sorted(e["litellm_params"]["order"] for e in members) == [1, 2]
+    before = len(gateway.engines.models())
+    for i in range(5):
+        status, body = gateway.chat("mistral-7b-instruct", f"order {i}")
+        assert status == 200, body
+    assert gateway.engines.models()[before:] == ["mistralai/Mistral-7B-Instruct-v0.3"] * 5
+
+
+def test_a_name_that_is_down_answers_through_its_alias(gateway: Gateway) -> None:
+    if gateway.name != "example":
+        return
+    before = len(gateway.engines.models())
+    status, body = gateway.chat("vllm/qwen3-8b-fp8-neuron", "are you there")
+    assert status == 200, body
+    assert gateway.engines.models()[before:] == ["Qwen/Qwen2.5-7B-Instruct"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,11 @@ def test_seed_shape_is_kept() -> None:
     bedrock = obj["bedrock"]
     assert isinstance(bedrock, dict)
     assert bedrock["region"] == "us-west-2"
-    assert [m["name"] for m in bedrock["llm"]] == ["claude-3.7-sonnet", "amazon-nova-premier"]
+    assert [m["name"] for m in bedrock["llm"]] == [
+        "claude-3.7-sonnet",
+        "amazon-nova-premier",
+        "mistral-7b-instruct-bedrock",
+    ]
     assert (
         bedrock["llm"][0]["litellm_model"] == "bedrock/us.anthropic.claude-3-7-sonnet-20250219-v1:0"
     )
@@ -143,3 +148,85 @@ def test_no_domain_no_https(write: Write) -> None:
     gw = integration.build(config.load(write("c.yaml", "")), [], {})["gateway"]
     assert gw["host"] == "" and not gw["https"]
     assert "alb.ingress.kubernetes.io/listen-ports" not in gw["ingress"]["annotations"]
+
+
+GROUPS = """bedrock:
+  llm:
+    - {name: claude, model: m.claude, model_name: chat, order: 2}
+    - {name: spare, model: m.spare, deploy: false}
+models:
+  vllm:
+    - {name: a, model_name: chat, weight: 3, order: 1, rpm: 60}
+    - {name: b, model_name: chat, weight: 1, order: 1, tpm: 1000}
+    - {name: down}
+    - {name: lonely}
+router:
+  routing_strategy: latency-based-routing
+  num_retries: 2
+  fallbacks:
+    vllm/down: [bedrock/spare, chat]
+    vllm/lonely: [bedrock/spare]
+    chat: [vllm/down, bedrock/spare]
+"""
+
+
+def build_groups(write: Write, ready: tuple[str, ...]) -> dict[str, Any]:
+    cfg = config.load(write("g.yaml", GROUPS))
+    state = snapshot.state_from_objects(
+        [pod(f"{n}-0", "vllm", {"app": n}) for n in ready]
+        + [
+            pod(f"{n}-0", "vllm", {"app": n}, state="crashloop")
+            for n in ("a", "b", "down", "lonely")
+            if n not in ready
+        ],
+        "t",
+    )
+    return integration.build(cfg, discovery.discover(cfg, state), {})
+
+
+def test_a_group_has_one_entry_per_ready_member_with_its_routing(write: Write) -> None:
+    obj = build_groups(write, ("a", "b", "lonely"))
+    entries = [(m["public_name"], m["name"], m["litellm_params"]) for m in obj["models"]]
+    assert [(p, n) for p, n, _ in entries] == [
+        ("chat", "claude"),
+        ("chat", "a"),
+        ("chat", "b"),
+        ("vllm/lonely", "lonely"),
+    ]
+    assert {k: entries[1][2][k] for k in ("weight", "order", "rpm")} == {
+        "weight": 3.0,
+        "order": 1,
+        "rpm": 60,
+    }
+    assert entries[0][2]["order"] == 2 and entries[2][2]["tpm"] == 1000
+
+
+def test_fallbacks_keep_only_served_targets_and_a_down_name_gets_an_alias(write: Write) -> None:
+    obj = build_groups(write, ("a", "lonely"))
+    router = obj["router"]
+    assert router == {
+        "routing_strategy": "latency-based-routing",
+        "num_retries": 2,
+        "model_group_alias": {"vllm/down": "chat"},
+    }
+    warnings = obj["warnings"]
+    assert "vllm/down → chat while vllm/down is down" in warnings
+    assert "fallbacks: vllm/lonely has no served target; chain dropped" in warnings
+    assert (
+        "fallbacks: bedrock/spare is not served in this render; left out of chat's chain"
+        in warnings
+    )
+
+
+def test_a_switched_off_model_gets_no_alias(write: Write) -> None:
+    cfg = config.load(
+        write("g.yaml", GROUPS.replace("{name: down}", "{name: down, deploy: false}"))
+    )
+    state = snapshot.state_from_objects([pod("a-0", "vllm", {"app": "a"})], "t")
+    obj: dict[str, Any] = integration.build(cfg, discovery.discover(cfg, state), {})
+    assert "model_group_alias" not in obj["router"]
+
+
+def test_a_group_stays_served_while_any_member_is_ready(write: Write) -> None:
+    obj = build_groups(write, ("b",))
+    assert [m["name"] for m in obj["models"] if m["public_name"] == "chat"] == ["claude", "b"]

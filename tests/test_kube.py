@@ -299,7 +299,7 @@ def test_cli_render_refuses_partial_data(
         e["model_name"]
         for e in YAML(typ="safe").load(out.read_text())["proxy_config"]["model_list"]
     ]
-    assert names == ["c", "a"]
+    assert names == ["bedrock/c", "vllm/a"]
 
 
 def test_cli_discover_exit_3_when_incomplete(cli: Cli, cluster: Cluster, api: Path) -> None:

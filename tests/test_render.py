@@ -35,26 +35,26 @@ def test_example_renders_every_ready_model_with_provider_prefixes() -> None:
     text = render.render(TEMPLATE, example_integration(), "config.example.yaml")
     entries = {e["model_name"]: e for e in model_list(text)}
     assert set(entries) == {
-        "claude-3.7-sonnet",
-        "amazon-nova-premier",
-        "llama-3-1-8b-int8-neuron",
-        "qwen2-5-7b-instruct",
-        "mistral-7b-instruct",
-        "llama3-2-3b",
-        "bge-large-en-v1-5",
+        "bedrock/claude-3.7-sonnet",
+        "bedrock/amazon-nova-premier",
+        "vllm/llama-3-1-8b-int8-neuron",
+        "sglang/qwen2-5-7b-instruct",
+        "mistral-7b-instruct",  # a group: TGI and Bedrock
+        "ollama/llama3-2-3b",
+        "tei/bge-large-en-v1-5",
     }
-    assert "qwen3-8b-fp8-neuron" not in entries  # crash-looping
-    assert entries["claude-3.7-sonnet"]["litellm_params"] == {
+    assert "vllm/qwen3-8b-fp8-neuron" not in entries  # crash-looping
+    assert entries["bedrock/claude-3.7-sonnet"]["litellm_params"] == {
         "model": "bedrock/us.anthropic.claude-3-7-sonnet-20250219-v1:0",
         "aws_region_name": "us-west-2",
     }
     assert (
-        entries["llama-3-1-8b-int8-neuron"]["litellm_params"]["model"]
+        entries["vllm/llama-3-1-8b-int8-neuron"]["litellm_params"]["model"]
         == "hosted_vllm/meta-llama/Llama-3.1-8B-Instruct"
     )
-    assert entries["llama3-2-3b"]["litellm_params"]["model"] == "ollama_chat/llama3.2:3b"
-    assert entries["llama3-2-3b"]["litellm_params"]["api_base"] == "http://ollama.ollama:11434"
-    assert entries["bge-large-en-v1-5"]["model_info"]["mode"] == "embedding"
+    ollama = entries["ollama/llama3-2-3b"]["litellm_params"]
+    assert ollama == {"model": "ollama_chat/llama3.2:3b", "api_base": "http://ollama.ollama:11434"}
+    assert entries["tei/bge-large-en-v1-5"]["model_info"]["mode"] == "embedding"
 
 
 def test_example_values_have_every_chart_section() -> None:
@@ -183,7 +183,7 @@ def test_hostile_served_name_cannot_add_structure(write: Write) -> None:
     )
     obj = integration.build(cfg, discovery.discover(cfg, state), {})
     entries = model_list(render.render(TEMPLATE, obj, "c"))
-    assert [e["model_name"] for e in entries] == ["a"]
+    assert [e["model_name"] for e in entries] == ["vllm/a"]
     assert entries[0]["litellm_params"] == {
         "model": f"hosted_vllm/{evil}",
         "api_base": "http://a.vllm:8000/v1",
@@ -198,7 +198,7 @@ def test_hostile_bedrock_name_and_params(write: Write) -> None:
         )
     )
     entry = model_list(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))[0]
-    assert entry["model_name"] == "n: {{ x }} # y"
+    assert entry["model_name"] == "bedrock/n: {{ x }} # y"
     assert entry["litellm_params"]["model"] == "bedrock/m'\"#"
     assert entry["litellm_params"]["rpm: 1"] == "a\nb"
 
