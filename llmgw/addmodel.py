@@ -96,6 +96,11 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
         current = config_mod.parse(text, path)
         _refuse_duplicates(current, text, path, request)
         region = request.region or current.bedrock.region
+        if region is None:
+            raise InputError(
+                f"{path}: no AWS region for the new model: the config has no bedrock.region",
+                hint="pass --region (it is recorded on the entry), or set bedrock.region",
+            )
         checked = check(request.model_id, region) if request.validate else None
         entry = configedit.Entry(
             request.name,
@@ -159,5 +164,6 @@ def rendered_entry(config: Config, public_name: str) -> dict[str, Any]:
     from llmgw import integration, render
 
     obj = integration.build(config.model_copy(update={"secrets": config_mod.Secrets()}), [], {})
-    values = yamlsrc.load(render.render(render.default_template(), obj, "config"), Path("values"))
-    return next(e for e in values["proxy_config"]["model_list"] if e["model_name"] == public_name)
+    template = render.default_template(config.gateway.chart_kind)
+    values = yamlsrc.load(render.render(template, obj, "config"), Path("values"))
+    return dict(next(e for e in render.model_list(values) if e["model_name"] == public_name))

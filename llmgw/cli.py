@@ -23,7 +23,7 @@ app = typer.Typer(
     name="llmgw",
     help="Keep a LiteLLM gateway on Kubernetes in step with the models that really run.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -69,9 +69,23 @@ ProbeOpt = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from llmgw import __version__
+
+        sys.stdout.write(f"llmgw {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -84,6 +98,12 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = {"config": config}
+
+
+def _version_string() -> str:
+    from llmgw import __version__
+
+    return __version__
 
 
 def _config_path(ctx: typer.Context, local: Path | None) -> Path:
@@ -120,6 +140,7 @@ def discover(
     else:
         out.dump(
             {
+                "llmgw_version": _version_string(),
                 "source": found.state.source,
                 "complete": not found.state.problems,
                 "problems": list(found.state.problems),
@@ -296,6 +317,8 @@ def _run_deploy(settings: DeploySettings, verbose: bool) -> None:
     err = out.err()
     for warning in outcome.warnings:
         err.print(f"WARNING: {warning}", markup=False, style="bold red")
+    for note in outcome.notes:
+        err.print(f"note: {note}", markup=False)
     if not outcome.preview.changes:
         err.print(
             "no changes: the live release already runs these values; helm was not run", markup=False

@@ -110,18 +110,89 @@ class ServiceAccount(Strict):
 
 
 class ExistingDatabase(Strict):
-    """A PostgreSQL server llmgw does not deploy (``db.useExisting`` in the chart)."""
+    """A PostgreSQL server llmgw does not deploy (``db.useExisting`` in litellm-helm,
+    ``database.writer`` in the litellm chart)."""
 
-    endpoint: str
-    """Host (and port) of the PostgreSQL server."""
-    database: str = "litellm"
+    host: str
+    """Host name of the PostgreSQL server."""
+    port: int = Field(default=5432, ge=1, le=65535)
+    """Its port."""
+    name: str = "litellm"
     """Database name."""
-    secret: str
-    """Existing Secret holding the database user and password."""
+    secret: str = ""
+    """Existing Secret holding the database user and password (not needed with `iam_auth`)."""
     username_key: str = "username"
     """Key of the user name in `secret`."""
     password_key: str = "password"
     """Key of the password in `secret`."""
+    iam_auth: bool = False
+    """Log in with AWS IAM (RDS IAM authentication) instead of a password (litellm chart)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_keys(cls, data: Any) -> Any:
+        """``endpoint: host[:port]`` and ``database:`` as written before the litellm chart."""
+        if isinstance(data, dict) and "endpoint" in data and "host" not in data:
+            data = dict(data)
+            host, _, port = str(data.pop("endpoint")).rpartition(":")
+            if host and port.isdigit():
+                data.update(host=host, port=int(port))
+            else:
+                data["host"] = f"{host}:{port}" if host else port
+        if isinstance(data, dict) and "database" in data and "name" not in data:
+            data = {**data, "name": data["database"]}
+            del data["database"]
+        return data
+
+    @model_validator(mode="after")
+    def _credentials(self) -> ExistingDatabase:
+        _dns_label_subdomain(self.host)
+        if not self.iam_auth and not self.secret:
+            raise ValueError("give secret: the Secret with the database user and password")
+        if self.secret:
+            _dns_label_subdomain(self.secret)
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        return self.host if self.port == 5432 else f"{self.host}:{self.port}"
+
+
+class ExternalRedis(Strict):
+    """A Redis llmgw does not deploy."""
+
+    host: str
+    """Host name of the Redis server."""
+    port: int = Field(default=6379, ge=1, le=65535)
+    """Its port."""
+    secret: str = ""
+    """Existing Secret holding its password; empty for a Redis without auth."""
+    password_key: str = "password"
+    """Key of the password in `secret`."""
+    ssl: bool = False
+    """Connect with TLS (e.g. ElastiCache with in-transit encryption)."""
+
+    @model_validator(mode="after")
+    def _names(self) -> ExternalRedis:
+        _dns_label_subdomain(self.host)
+        if self.secret:
+            _dns_label_subdomain(self.secret)
+        return self
+
+
+class Autoscaling(Strict):
+    """A HorizontalPodAutoscaler for the gateway instead of a fixed `replicas`."""
+
+    min: int = Field(default=1, ge=1)
+    """Fewest gateway pods."""
+    max: int = Field(default=10, ge=1)
+    """Most gateway pods."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Autoscaling:
+        if self.max < self.min:
+            raise ValueError(f"max ({self.max}) is below min ({self.min})")
+        return self
 
 
 def _resources() -> dict[str, dict[str, str | int]]:
@@ -132,6 +203,12 @@ def _resources() -> dict[str, dict[str, str | int]]:
 
 
 class Gateway(Strict):
+    chart_kind: Literal["litellm-helm", "litellm"] = "litellm-helm"
+    """Which LiteLLM chart: `litellm-helm` (one proxy Deployment, bundled PostgreSQL and Redis)
+    or `litellm` (the chart LiteLLM's Helm docs show: external database and Redis)."""
+    mode: Literal["monolith", "componentized"] = "monolith"
+    """`litellm` chart only: one Deployment (`monolith`), or separate gateway, backend and ui
+    Deployments (`componentized`)."""
     release: str = "litellm"
     """Helm release name."""
     namespace: str = "litellm"
@@ -141,7 +218,9 @@ class Gateway(Strict):
     chart_version: str = ""
     """Chart version; required for a registry chart (`deploy` refuses an unpinned one)."""
     replicas: int = Field(default=1, ge=1)
-    """Proxy replicas."""
+    """Proxy replicas (a fixed count; see `autoscaling`)."""
+    autoscaling: Autoscaling | None = None
+    """Scale the gateway with an HPA between `min` and `max` pods instead of `replicas`."""
     image_tag: str = ""
     """LiteLLM image tag; empty uses the chart's default."""
     domain: str = ""
@@ -160,13 +239,16 @@ class Gateway(Strict):
     """The gateway pods' ServiceAccount."""
     resources: dict[str, dict[str, str | int]] = Field(default_factory=lambda: _resources())
     """Kubernetes resources of the proxy container."""
-    redis: bool = True
-    """Deploy Redis with the chart (the pods get REDIS_HOST, REDIS_PORT, REDIS_PASSWORD)."""
+    redis: bool | ExternalRedis | None = None
+    """`true`: deploy Redis with the chart (litellm-helm only; its default); `false`: none
+    (the litellm chart's default); or an existing Redis `{host, port, secret, password_key,
+    ssl}`. The pods get REDIS_HOST, REDIS_PORT, REDIS_PASSWORD."""
     cache: bool = False
     """Cache LiteLLM responses in that Redis. Off by default: with it on, the proxy does not
     start without Redis."""
     database: Literal["bundled"] | ExistingDatabase = "bundled"
-    """`bundled` deploys PostgreSQL with the chart; otherwise the existing server to use."""
+    """`bundled` deploys PostgreSQL with the chart (litellm-helm only); otherwise the existing
+    server `{host, port, name, secret, username_key, password_key, iam_auth}`."""
     store_model_in_db: bool = True
     """Let admins add models at run time through LiteLLM's API (`/model/new`)."""
     store_prompts_in_spend_logs: bool = False
@@ -181,10 +263,28 @@ class Gateway(Strict):
         return _dns_label(value, f"Kubernetes {info.field_name} name")
 
     @model_validator(mode="after")
-    def _cache_needs_redis(self) -> Gateway:
-        if self.cache and not self.redis:
-            raise ValueError("cache: true needs redis: true (the cache lives in the chart's Redis)")
+    def _chart_fits(self) -> Gateway:
+        if self.chart_kind == "litellm":
+            if self.database == "bundled":
+                raise ValueError(
+                    "the litellm chart bundles no PostgreSQL: give database: {host: …, "
+                    "name: …, secret: …} (an existing server)"
+                )
+            if self.redis is True:
+                raise ValueError(
+                    "the litellm chart bundles no Redis: give redis: {host: …} (an existing "
+                    "one), or redis: false"
+                )
+        if self.cache and not self.redis_enabled:
+            raise ValueError("cache: true needs a Redis (redis: true, or redis: {host: …})")
         return self
+
+    @property
+    def redis_enabled(self) -> bool:
+        """Whether the gateway has a Redis: bundled (litellm-helm's default) or existing."""
+        if self.redis is None:
+            return self.chart_kind == "litellm-helm"
+        return self.redis is not False
 
     @field_validator("domain", "host")
     @classmethod
@@ -270,8 +370,9 @@ class BedrockModel(Routing):
 
 
 class Bedrock(Strict):
-    region: str = "us-west-2"
-    """Default AWS region of the Bedrock models."""
+    region: str | None = None
+    """AWS region of the Bedrock models that name none; every model needs one or the other
+    (the region of the machine that renders is no gateway setting)."""
     llm: list[BedrockModel] = Field(default_factory=list)
     """Chat models."""
     embedding: list[BedrockModel] = Field(default_factory=list)
@@ -524,7 +625,10 @@ def load(path: Path) -> Config:
 def parse(text: str, path: Path) -> Config:
     data = yamlsrc.load(text, path)
     if data is None:
-        data = {}
+        raise InputError(
+            f"{path}: the config is empty",
+            hint="start from config.example.yaml; the keys are in docs/configuration.md",
+        )
     if not isinstance(data, dict):
         raise InputError(
             f"{path}:1:1: the config must be a mapping of sections (gateway, models, …)"
@@ -536,7 +640,28 @@ def parse(text: str, path: Path) -> Config:
     except ValidationError as exc:
         raise _validation_error(exc, text, path) from None
     _check_names(config, text, path)
+    _check_settings(config, text, path)
     return config
+
+
+def _check_settings(config: Config, text: str, path: Path) -> None:
+    """Settings that depend on each other across sections."""
+    if config.gateway.chart_kind == "litellm" and config.secrets.mode == "inline":
+        loc: tuple[str | int, ...] = ("secrets", "mode")
+        raise InputError(
+            f"{_where(text, path, loc)}: secrets.mode: inline is not possible with the litellm "
+            "chart: it takes the master key only from a Secret",
+            hint="use secrets.mode: reference (deploy writes the Secret from your environment)",
+        )
+    if config.bedrock.region is None:
+        for d in config.deployments():
+            if isinstance(d.model, BedrockModel) and d.model.region is None:
+                raise InputError(
+                    f"{_where(text, path, d.loc)}: {_key_path(d.loc)}: no AWS region for "
+                    f"{excerpt(d.model.name)}: set bedrock.region (or region: on the model)",
+                    hint="the gateway calls Bedrock in that region, e.g. bedrock: {region: "
+                    "us-west-2}",
+                )
 
 
 def _validation_error(exc: ValidationError, text: str, path: Path) -> InputError:
@@ -766,13 +891,18 @@ def _unknown_public(
     )
 
 
-def resolve_secret(ref: SecretRef, env: Mapping[str, str], key_path: str) -> str:
+def resolve_secret(
+    ref: SecretRef, env: Mapping[str, str], key_path: str, mode: str = "inline"
+) -> str:
     """The value of an ``env:`` reference; the error names the variable, never a value."""
     assert ref.env is not None
     value = env.get(ref.env)
     if not value:
-        raise InputError(
-            f"environment variable {ref.env} is not set ({key_path})",
-            hint=f"export {ref.env}=… before running, or use secrets.mode: reference",
+        hint = (
+            f"export {ref.env}=… before running (deploy copies it into the Secret it manages), "
+            "or name an existing Secret instead: {secret: NAME, key: KEY}"
+            if mode == "reference"
+            else f"export {ref.env}=… before running, or use secrets.mode: reference"
         )
+        raise InputError(f"environment variable {ref.env} is not set ({key_path})", hint=hint)
     return value

@@ -20,7 +20,7 @@ from llmgw.config import Config, Deployment
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import InputError, RefusedError
 from llmgw.redact import redact
-from llmgw.render import model_names, models_by_name
+from llmgw.render import chart_kind_of, model_names, models_by_name
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ class Outcome:
     url: str = ""
     port_forward: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: What the run decided that a user should know (a stored secret kept, a variable to set).
+    notes: list[str] = field(default_factory=list)
 
 
 # -- the pure part -------------------------------------------------------------------------
@@ -82,7 +84,7 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, item in value.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            if path == "proxy_config.model_list":
+            if path.endswith("proxy_config.model_list"):
                 continue
             out.update(_flatten(item, path))
         return out
@@ -148,17 +150,63 @@ def _member_reason(d: Deployment, found: Mapping[tuple[str, str], DiscoveredMode
     return f"not ready: {m.reason}" if m is not None else "not served"
 
 
-def managed_secret_data(config: Config, env: Mapping[str, str]) -> dict[str, str]:
-    """Keys and values of the Secret llmgw manages (reference mode); names a missing variable."""
+def managed_secret_data(
+    config: Config,
+    env: Mapping[str, str],
+    stored: Callable[[], Mapping[str, str] | None] | None,
+) -> tuple[dict[str, str], list[str]]:
+    """Keys and values of the Secret llmgw manages (reference mode), and notes.
+
+    A variable that is not set keeps the value the Secret already holds in the cluster
+    (``stored()`` reads it; None for a preview, which needs no values); only a first install
+    needs every value. The whole set is applied, so updating one key never drops another.
+    """
     if config.secrets.mode != "reference":
-        return {}
-    return integration.env_secret_values(config, env)
+        return {}, []
+    unset = integration.unset_secret_vars(config, env)
+    data = {
+        name: env[ref.env]
+        for name, ref, _path in integration.secret_refs(config)
+        if ref.env is not None and env.get(ref.env)
+    }
+    secret = config.managed_secret_name()
+    if not unset:
+        return data, []
+    if stored is None:
+        return data, [
+            f"{var} is not set: the real deploy needs it ({path}) unless the Secret {secret} "
+            f"already holds {name}"
+            for name, var, path in unset
+        ]
+    held = stored() or {}
+    notes: list[str] = []
+    missing: list[tuple[str, str, str]] = []
+    for name, var, path in unset:
+        if name in held:
+            data[name] = held[name]
+            notes.append(f"{var} is not set: keeping the {name} the Secret {secret} holds")
+        else:
+            missing.append((name, var, path))
+    if missing:
+        names = ", ".join(f"{var} ({path})" for _name, var, path in missing)
+        raise InputError(
+            f"environment variables not set, and the Secret {secret} does not hold them yet: "
+            f"{names}",
+            hint="export them before deploying: a first install needs every value "
+            f"(export {missing[0][1]}=…)",
+        )
+    return data, notes
 
 
 def gateway_access(config: Config, release: str, namespace: str) -> tuple[str, str]:
     host = integration.gateway_host(config)
-    # The chart names its Service after the release, plus "-litellm" unless the name has it.
-    service = release if "litellm" in release else f"{release}-litellm"
+    gw = config.gateway
+    if gw.chart_kind == "litellm":
+        # <release>-litellm, and -gateway for the gateway component when componentized.
+        service = f"{release}-litellm" + ("" if gw.mode == "monolith" else "-gateway")
+    else:
+        # litellm-helm names its Service after the release, plus "-litellm" unless it has it.
+        service = release if "litellm" in release else f"{release}-litellm"
     forward = f"kubectl port-forward -n {namespace} svc/{service} 4000:4000"
     return (f"https://{host}" if host else ""), forward
 
@@ -175,9 +223,27 @@ class Plan:
     helm: helm.Helm
     preview: Preview
     secret_data: dict[str, str]
+    notes: list[str] = field(default_factory=list)
 
 
-def plan(settings: Settings, ui: Reporter, env: Mapping[str, str]) -> Plan:
+def _connector(settings: Settings, connect: Callable[[], Any] | None) -> Callable[[], Any]:
+    if connect is not None:
+        return connect
+
+    def _connect() -> Any:
+        from llmgw.kube import auth
+
+        return auth.connect(auth.Connection(settings.source.kubeconfig, settings.source.context))
+
+    return _connect
+
+
+def plan(
+    settings: Settings,
+    ui: Reporter,
+    env: Mapping[str, str],
+    connect: Callable[[], Any] | None = None,
+) -> Plan:
     """Render, read the live release, preview, and refuse an accidental removal."""
     ui.phase("render")
     rendered = pipeline.render(
@@ -186,6 +252,7 @@ def plan(settings: Settings, ui: Reporter, env: Mapping[str, str]) -> Plan:
         settings.template,
         env,
         allow_partial=settings.allow_partial,
+        placeholders=settings.dry_run,
     )
     config = rendered.discovery.config
     gw = config.gateway
@@ -200,10 +267,27 @@ def plan(settings: Settings, ui: Reporter, env: Mapping[str, str]) -> Plan:
         kube_context=settings.source.context,
     )
     helm.check_chart(release.chart, release.version)
-    secret_data = managed_secret_data(config, env)
+
+    def stored() -> Mapping[str, str] | None:
+        from llmgw.kube import write
+
+        ui.phase("read the managed Secret")
+        return write.read_secret(
+            _connector(settings, connect)(), release.namespace, config.managed_secret_name()
+        )
+
+    secret_data, notes = managed_secret_data(config, env, None if settings.dry_run else stored)
     h = helm.find()
     ui.phase("read live release")
     live = helm.live_values(h, release)
+    if live is not None and chart_kind_of(live) != gw.chart_kind:
+        raise RefusedError(
+            f"release {release.name} runs the {chart_kind_of(live)} chart; the config asks for "
+            f"the {gw.chart_kind} chart, whose values differ in almost every key: switching is "
+            "a new install, not an upgrade",
+            hint="install the new chart under another release (gateway.release, or "
+            "--release), move clients to it, then `helm uninstall` the old one",
+        )
     masked = [*rendered.secrets, *secret_data.values()]
     change = preview(live, rendered.values, masked)
     ui.preview(change)
@@ -221,7 +305,7 @@ def plan(settings: Settings, ui: Reporter, env: Mapping[str, str]) -> Plan:
             if renamed
             else "wait until they are ready again, or pass --allow-removal to drop them",
         )
-    return Plan(rendered, release, h, change, secret_data)
+    return Plan(rendered, release, h, change, secret_data, notes)
 
 
 def apply(
@@ -239,15 +323,9 @@ def apply(
         helm.template(p.helm, staged, masked)
         if p.secret_data:
             ui.phase("secrets")
-            from llmgw.kube import auth, write
+            from llmgw.kube import write
 
-            cluster = (
-                connect()
-                if connect
-                else auth.connect(
-                    auth.Connection(settings.source.kubeconfig, settings.source.context)
-                )
-            )
+            cluster = _connector(settings, connect)()
             write.apply_secret(
                 cluster, release.namespace, config.managed_secret_name(), p.secret_data
             )
@@ -266,6 +344,7 @@ def apply(
         url=url,
         port_forward=forward,
         warnings=rendered.warnings,
+        notes=p.notes,
     )
 
 
@@ -275,9 +354,9 @@ def run(
     env: Mapping[str, str] | None = None,
     connect: Callable[[], Any] | None = None,
 ) -> Outcome:
-    p = plan(settings, ui, os.environ if env is None else env)
+    p = plan(settings, ui, os.environ if env is None else env, connect)
     if not p.preview.changes or settings.dry_run:
-        return Outcome(p.preview, applied=False, warnings=p.rendered.warnings)
+        return Outcome(p.preview, applied=False, warnings=p.rendered.warnings, notes=p.notes)
     if not settings.yes:
         answer = ui.confirm(
             f"Apply to release {p.release.name} in namespace {p.release.namespace}?"

@@ -88,7 +88,7 @@ def check_chart(chart: str, version: str) -> None:
     if not version:
         raise InputError(
             f"the chart {chart} is not pinned to a version",
-            hint='set gateway.chart_version in the config (e.g. "0.1.694") or pass '
+            hint='set gateway.chart_version in the config (e.g. "1.100.5") or pass '
             "--chart-version; an unpinned deploy would install whatever is newest",
         )
 

@@ -12,12 +12,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw.config import BedrockModel, Config, Deployment, SecretRef, resolve_secret
+from llmgw.config import (
+    BedrockModel,
+    Config,
+    Deployment,
+    ExternalRedis,
+    SecretRef,
+    resolve_secret,
+)
 from llmgw.discovery import DiscoveredModel
 from llmgw.engines import ENGINE_NAMES, ENGINES
 
-#: The env var the chart sets from its master key Secret; general_settings reads it.
-MASTER_KEY_ENV = "PROXY_MASTER_KEY"
+
+def master_key_env(config: Config) -> str:
+    """The variable the chart sets from its master key Secret; general_settings reads it.
+
+    litellm-helm sets PROXY_MASTER_KEY; the litellm chart sets LITELLM_MASTER_KEY (and
+    PROXY_MASTER_KEY too, for configs carried over), so its config reads its own name.
+    """
+    return "LITELLM_MASTER_KEY" if config.gateway.chart_kind == "litellm" else "PROXY_MASTER_KEY"
 
 
 def build(
@@ -25,16 +38,79 @@ def build(
 ) -> dict[str, Any]:
     env = env or {}
     plan = router_plan(config, discovered)
+    models = model_entries(config, discovered)
+    o11y = _o11y(config)
+    gateway = _gateway(config)
+    # Plain (not secret) variables the gateway pods need: o11y endpoints, an external Redis.
+    gateway["pod_env"] = {**_o11y(config)["env"], **_redis_env(config)}
     return {
-        "gateway": _gateway(config),
+        "gateway": gateway,
         "bedrock": _bedrock(config),
         "llm-model": _self_hosted(config, discovered),
-        "models": model_entries(config, discovered),
+        "models": models,
         "router": plan.settings,
-        "o11y": _o11y(config),
+        "proxy_config": proxy_config(config, models, plan.settings, o11y),
+        "o11y": o11y,
         "secrets": _secrets(config, env),
         "warnings": plan.warnings,
     }
+
+
+def _redis_env(config: Config) -> dict[str, str]:
+    redis = config.gateway.redis
+    if config.gateway.chart_kind == "litellm-helm" and isinstance(redis, ExternalRedis):
+        return {"REDIS_HOST": redis.host, "REDIS_PORT": str(redis.port)}
+    return {}  # the bundled Redis, and the litellm chart's redis.*, set them in the chart
+
+
+def proxy_config(
+    config: Config,
+    models: Sequence[Mapping[str, Any]],
+    router: Mapping[str, Any],
+    o11y: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The LiteLLM proxy's config.yaml, the same for both charts (only where it goes differs).
+
+    Secrets are ``os.environ/…`` references to variables the chart sets in the pods.
+    """
+    gw = config.gateway
+    general = {
+        "master_key": f"os.environ/{master_key_env(config)}",
+        "store_model_in_db": gw.store_model_in_db,
+        "store_prompts_in_spend_logs": gw.store_prompts_in_spend_logs,
+    }
+    settings: dict[str, Any] = {
+        "callbacks": list(o11y["config"]["callbacks"]),
+        "redact_user_api_key_info": True,
+        "turn_off_message_logging": not o11y["log_message_content"],
+    }
+    if gw.cache:
+        # Both charts give the pods REDIS_HOST, REDIS_PORT and REDIS_PASSWORD; LiteLLM 1.100
+        # with redis-py 8 ignores them unless cache_params names them.
+        params: dict[str, Any] = {
+            "type": "redis",
+            "host": "os.environ/REDIS_HOST",
+            "port": "os.environ/REDIS_PORT",
+            "password": "os.environ/REDIS_PASSWORD",
+        }
+        if isinstance(gw.redis, ExternalRedis) and gw.redis.ssl:
+            params["ssl"] = True
+        settings.update(cache=True, cache_params=params)
+    out: dict[str, Any] = {
+        "model_list": [
+            {
+                "model_name": m["public_name"],
+                "litellm_params": dict(m["litellm_params"]),
+                "model_info": dict(m["model_info"]),
+            }
+            for m in models
+        ]
+    }
+    if router:
+        out["router_settings"] = dict(router)
+    out["general_settings"] = general
+    out["litellm_settings"] = settings
+    return out
 
 
 # -- public names, groups and the router ----------------------------------------------------
@@ -175,11 +251,24 @@ def _gateway(config: Config) -> dict[str, Any]:
     if gw.database == "bundled":
         database = {"bundled": True}
     else:
-        database = {"bundled": False, **gw.database.model_dump()}
+        database = {
+            "bundled": False,
+            **gw.database.model_dump(),
+            "endpoint": gw.database.endpoint,
+            "database": gw.database.name,  # the name templates before the litellm chart used
+        }
+    redis: dict[str, Any] = {"enabled": gw.redis_enabled, "bundled": False, "external": None}
+    if isinstance(gw.redis, ExternalRedis):
+        redis["external"] = gw.redis.model_dump()
+    elif gw.redis_enabled:
+        redis["bundled"] = True
     return {
+        "chart_kind": gw.chart_kind,
+        "mode": gw.mode,
         "release": gw.release,
         "namespace": gw.namespace,
         "replicas": gw.replicas,
+        "autoscaling": gw.autoscaling.model_dump() if gw.autoscaling else None,
         "image_tag": gw.image_tag,
         "host": host,
         "https": https,
@@ -190,7 +279,7 @@ def _gateway(config: Config) -> dict[str, Any]:
         },
         "service_account": gw.service_account.model_dump(),
         "resources": gw.resources,
-        "redis": gw.redis,
+        "redis": redis,
         "cache": gw.cache,
         "database": database,
         "store_model_in_db": gw.store_model_in_db,
@@ -199,12 +288,12 @@ def _gateway(config: Config) -> dict[str, Any]:
 
 
 def _bedrock_entry(config: Config, model: BedrockModel, mode: str) -> dict[str, Any]:
-    region = config.bedrock.region
+    region = model.region or config.bedrock.region
     return {
         "name": model.name,
         "public_name": config.public_name("bedrock", model),
         "model": model.model,
-        "region": model.region or region,
+        "region": region,
         "litellm_model": litellm_model("bedrock", model.model),
         "mode": mode,
         "litellm_params": model.litellm_params,
@@ -274,7 +363,7 @@ def secret_refs(config: Config) -> list[tuple[str, SecretRef, str]]:
     """
     s = config.secrets
     refs: list[tuple[str, SecretRef | None, str]] = [
-        (MASTER_KEY_ENV, s.master_key, "secrets.master_key"),
+        (master_key_env(config), s.master_key, "secrets.master_key"),
         ("UI_USERNAME", s.ui_username, "secrets.ui_username"),
         ("UI_PASSWORD", s.ui_password, "secrets.ui_password"),
     ]
@@ -297,10 +386,19 @@ def env_secret_values(config: Config, env: Mapping[str, str]) -> dict[str, str]:
     reference mode's deploy writes them into the Secret llmgw manages.
     """
     return {
-        name: resolve_secret(ref, env, key_path)
+        name: resolve_secret(ref, env, key_path, config.secrets.mode)
         for name, ref, key_path in secret_refs(config)
         if ref.env is not None
     }
+
+
+def unset_secret_vars(config: Config, env: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(pod env var, environment variable, config key path) of every env secret not set."""
+    return [
+        (name, ref.env, key_path)
+        for name, ref, key_path in secret_refs(config)
+        if ref.env is not None and not env.get(ref.env)
+    ]
 
 
 def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
@@ -312,6 +410,7 @@ def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
     """
     inline = config.secrets.mode == "inline"
     managed = config.managed_secret_name()
+    master_env = master_key_env(config)
     masterkey: dict[str, str] = {}
     env_values: dict[str, str] = {}
     key_refs: list[dict[str, str]] = []
@@ -320,19 +419,19 @@ def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
     for env_name, ref, _key_path in secret_refs(config):
         if ref.secret is not None:
             assert ref.key is not None
-            if env_name == MASTER_KEY_ENV:
+            if env_name == master_env:
                 masterkey = {"secret_name": ref.secret, "secret_key": ref.key}
             else:
                 key_refs.append({"name": env_name, "secret": ref.secret, "key": ref.key})
         elif inline:
-            if env_name == MASTER_KEY_ENV:
+            if env_name == master_env:
                 masterkey = {"value": values[env_name]}
             else:
                 env_values[env_name] = values[env_name]
         else:
             uses_managed = True
-            if env_name == MASTER_KEY_ENV:
-                masterkey = {"secret_name": managed, "secret_key": MASTER_KEY_ENV}
+            if env_name == master_env:
+                masterkey = {"secret_name": managed, "secret_key": master_env}
     db_password = ""
     if inline and config.secrets.db_password is not None and config.gateway.database == "bundled":
         db_password = resolve_secret(config.secrets.db_password, env, "secrets.db_password")

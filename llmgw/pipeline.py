@@ -57,6 +57,8 @@ class Rendered:
     #: Secret values the text carries (inline mode), for masking anything shown.
     secrets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: (pod env var, environment variable, key path) of secrets whose variable is not set.
+    unset: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def model_names(self) -> list[str]:
@@ -124,20 +126,26 @@ def render(
     env: Mapping[str, str] | None = None,
     allow_partial: bool = False,
     probe: bool = False,
+    placeholders: bool = False,
 ) -> Rendered:
+    """``placeholders``: render even when secret variables are not set (a preview), with a
+    placeholder where an inline secret would be; ``Rendered.unset`` names them."""
     from llmgw import integration
     from llmgw import render as render_mod
 
     found = discover(config_path, source, probe)
     warnings = require_complete(found.state, allow_partial)
-    obj = integration.build(found.config, found.models, os.environ if env is None else env)
+    env = os.environ if env is None else env
+    unset = integration.unset_secret_vars(found.config, env)
+    if placeholders and unset:
+        env = {**env, **{var: f"(unset {var})" for _name, var, _path in unset}}
+    obj = integration.build(found.config, found.models, env)
     warnings += obj["warnings"]
     secrets = integration.inline_secret_values(obj)
-    text = render_mod.render(
-        template or render_mod.default_template(), obj, config_path.name, secrets
-    )
+    chosen = template or render_mod.default_template(found.config.gateway.chart_kind)
+    text = render_mod.render(chosen, obj, config_path.name, secrets)
     values = yamlsrc.load(text, config_path)
-    return Rendered(found, obj, text, values, secrets, warnings)
+    return Rendered(found, obj, text, values, secrets, warnings, unset)
 
 
 def printable_values(result: Rendered) -> str:

@@ -26,12 +26,16 @@ from llmgw.yamlout import block, yaml_value
 # -- template ------------------------------------------------------------------------------
 
 
-def default_template() -> Path:
-    """The template shipped in the wheel; in a source checkout, the repo's templates/."""
-    shipped = resources.files("llmgw") / "templates" / "values.template.yaml"
+TEMPLATES = {"litellm-helm": "values.template.yaml", "litellm": "values.litellm.template.yaml"}
+
+
+def default_template(chart_kind: str = "litellm-helm") -> Path:
+    """The template shipped for a chart kind: in the wheel, or the checkout's templates/."""
+    name = TEMPLATES[chart_kind]
+    shipped = resources.files("llmgw") / "templates" / name
     if shipped.is_file():
         return Path(str(shipped))
-    return Path(__file__).resolve().parent.parent / "templates" / "values.template.yaml"
+    return Path(__file__).resolve().parent.parent / "templates" / name
 
 
 def render(
@@ -141,13 +145,14 @@ def validate(output: str, template: Path) -> None:
     where = f"{template} (rendered)"
     if not isinstance(values, dict):
         raise InputError(f"{where}: the values must be a YAML mapping")
-    proxy = values.get("proxy_config")
+    path = PROXY_CONFIG_PATHS[chart_kind_of(values)]
+    proxy = proxy_config_of(values)
     if not isinstance(proxy, dict):
-        raise InputError(f"{where}: proxy_config is missing or not a mapping")
+        raise InputError(f"{where}: {path} is missing or not a mapping")
     model_list = proxy.get("model_list")
     if not isinstance(model_list, list) or not model_list:
         raise InputError(
-            f"{where}: proxy_config.model_list is empty; the LiteLLM proxy does not start "
+            f"{where}: {path}.model_list is empty; the LiteLLM proxy does not start "
             "without at least one model",
             hint="configure a Bedrock model, or check with `llmgw discover` why no "
             "self-hosted model is ready",
@@ -156,7 +161,7 @@ def validate(output: str, template: Path) -> None:
         problem = _entry_problem(entry)
         if problem:
             name = entry.get("model_name") if isinstance(entry, dict) else None
-            label = f"proxy_config.model_list[{index}]" + (f" ({excerpt(name)})" if name else "")
+            label = f"{path}.model_list[{index}]" + (f" ({excerpt(name)})" if name else "")
             raise InputError(f"{where}: {label}: {problem}")
 
 
@@ -201,9 +206,29 @@ def _entry_problem(entry: Any) -> str | None:
     return None
 
 
+#: Where each chart kind takes the proxy's config.yaml in its values.
+PROXY_CONFIG_PATHS = {"litellm-helm": "proxy_config", "litellm": "gateway.config.proxy_config"}
+
+
+def chart_kind_of(values: Mapping[str, Any] | None) -> str:
+    """Which chart kind values are for: the litellm chart's have ``gateway.config``."""
+    gateway = (values or {}).get("gateway")
+    if isinstance(gateway, Mapping) and isinstance(gateway.get("config"), Mapping):
+        return "litellm"
+    return "litellm-helm"
+
+
+def proxy_config_of(values: Mapping[str, Any] | None) -> Any:
+    """The proxy's config.yaml inside chart values, wherever the chart kind keeps it."""
+    node: Any = values or {}
+    for key in PROXY_CONFIG_PATHS[chart_kind_of(values)].split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
 def model_list(values: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     """The proxy's ``model_list`` in chart values (empty when there is none)."""
-    proxy = (values or {}).get("proxy_config")
+    proxy = proxy_config_of(values)
     entries = proxy.get("model_list") if isinstance(proxy, Mapping) else None
     return [e for e in entries or [] if isinstance(e, Mapping)]
 

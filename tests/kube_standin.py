@@ -149,6 +149,14 @@ class _Handler(loopback.JsonHandler):
             else:
                 self._status(404, f'namespaces "{m.group(1)}" not found', "NotFound")
             return
+        m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/secrets/([^/]+)", url.path)
+        if m:
+            stored = cluster.applied.get(f"{m.group(1)}/{m.group(2)}")
+            if stored is None:
+                self._status(404, f'secrets "{m.group(2)}" not found', "NotFound")
+            else:
+                self._send(200, stored[1])
+            return
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy/(.*)", url.path)
         if m:
             key = f"{m.group(1)}/{m.group(2)}/{m.group(3)}"
@@ -187,7 +195,11 @@ class _Handler(loopback.JsonHandler):
             self._status(404, "not found", "NotFound")
             return
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        self.cluster.applied[f"{m.group(1)}/{m.group(2)}"] = (query, body)
+        key = f"{m.group(1)}/{m.group(2)}"
+        # Server-side apply keeps data keys this apply does not name (other managers' keys).
+        before = (self.cluster.applied.get(key) or ({}, {}))[1].get("data") or {}
+        body = {**body, "data": {**before, **(body.get("data") or {})}}
+        self.cluster.applied[key] = (query, body)
         self._send(200, body)
 
     def do_POST(self) -> None:

@@ -75,7 +75,9 @@ class Proxy:
 
 def base_env(extra: Mapping[str, str]) -> dict[str, str]:
     keep = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "OPENAI_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "LITELLM_", "OPENAI_", "PROXY_", "REDIS_"))
     }
     return {
         **keep,

@@ -223,3 +223,18 @@ def test_bad_names_get_one_message(cli: Cli, cfg: Path, name: str, model: str, s
     assert lines[0] == f"error: {said}", result.err
     assert len(lines) == 2 and lines[1].startswith("hint: ")
     assert cfg.read_text() == before
+
+
+def test_no_region_anywhere_is_refused_and_region_flag_is_recorded(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("models:\n  vllm: [{name: a}]\n")
+    result = cli("-c", cfg, "add-bedrock-model", "x", "m.x", "--no-validate")
+    assert result.code == 2
+    assert "no AWS region for the new model: the config has no bedrock.region" in result.err
+    assert "pass --region" in result.err
+    assert cfg.read_text() == "models:\n  vllm: [{name: a}]\n"
+    done = cli("-c", cfg, "add-bedrock-model", "x", "m.x", "--no-validate", "--region", "eu-west-1")
+    assert done.code == 0, done.err
+    assert config.load(cfg).bedrock.llm[0].region == "eu-west-1"

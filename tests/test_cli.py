@@ -261,3 +261,31 @@ def test_plain_names_render_bare(cli: Cli, tmp_path: Path) -> None:
     assert "    - model_name: claude-3.7-sonnet\n" in result.out
     assert "    - model_name: llama-3-1-8b-int8-neuron\n" in result.out
     assert "      qwen3-8b-fp8-neuron: qwen2-5-7b-instruct\n" in result.out  # the alias, bare
+
+
+def test_version(cli: Cli) -> None:
+    from llmgw import __version__
+
+    result = cli("--version")
+    assert result.code == 0 and result.out == f"llmgw {__version__}\n"
+    listed = cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER, "-o", "json")
+    assert json.loads(listed.out)["llmgw_version"] == __version__
+
+
+def test_shell_completion_completes_commands() -> None:
+    llmgw = str(Path(sys.executable).parent / "llmgw")  # the installed script, as a shell runs it
+    env = {
+        **os.environ,
+        "_LLMGW_COMPLETE": "complete_bash",
+        "COMP_WORDS": "llmgw di",
+        "COMP_CWORD": "1",
+    }
+    done = subprocess.run([llmgw], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.split() == ["discover"], done.stderr
+    script = subprocess.run(
+        [llmgw, "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert script.returncode == 0 and "_llmgw_completion" in script.stdout

@@ -56,10 +56,13 @@ o11y: {langfuse: {enabled: true, host: http://langfuse-web.langfuse:3000}, phoen
     assert cfg.models.vllm[0].selector_labels() == {"app": "llama-3-1-8b-int8-neuron"}
 
 
-def test_empty_file_is_all_defaults(write: Write) -> None:
-    cfg = config.load(write("c.yaml", "# nothing yet\n"))
-    assert cfg.gateway.release == "litellm"
-    assert list(cfg.models.by_engine()) == []
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n"])
+def test_an_empty_config_is_refused(write: Write, text: str) -> None:
+    path = write("config.yaml", text)
+    with pytest.raises(InputError) as info:
+        config.load(path)
+    assert info.value.message == f"{path}: the config is empty"
+    assert info.value.exit_code == 2 and "config.example.yaml" in (info.value.hint or "")
 
 
 def test_unknown_key_names_line_column_and_suggests(write: Write) -> None:
@@ -190,9 +193,9 @@ def test_yaml_boolean_where_a_name_belongs_says_to_quote(write: Write) -> None:
             "got 1",
         ),
         (
-            "gateway:\n  database: {Endpoint: db, secret: s}\n",
-            ":2:14: gateway.database.Endpoint: unknown key 'Endpoint'",
-            "did you mean 'endpoint'?",
+            "gateway:\n  database: {Host: db, secret: s}\n",
+            ":2:14: gateway.database.Host: unknown key 'Host'",
+            "did you mean 'host'?",
         ),
     ],
 )
@@ -225,6 +228,7 @@ ROUTED = """bedrock:
   llm:
     - name: claude
       model: m.claude
+      region: us-west-2
 models:
   vllm:
     - name: llama
@@ -241,42 +245,42 @@ router:
     [
         (
             ("vllm/llama: [bedrock/claude]", "vllm/llama: [bedrock/claud]"),
-            ":12:18: router.fallbacks.vllm/llama[0]:",
+            ":13:18: router.fallbacks.vllm/llama[0]:",
             "'bedrock/claud' is not a configured public model name: did you mean 'bedrock/claude'?",
         ),
         (
             ("vllm/llama: [bedrock/claude]", "vllm/lama: [bedrock/claude]"),
-            ":12:5: router.fallbacks.vllm/lama:",
+            ":13:5: router.fallbacks.vllm/lama:",
             "did you mean 'vllm/llama'?",
         ),
         (
             ("vllm/llama: [bedrock/claude]", "vllm/llama: [vllm/llama]"),
-            ":12:18: router.fallbacks.vllm/llama[0]:",
+            ":13:18: router.fallbacks.vllm/llama[0]:",
             "'vllm/llama' cannot fall back to itself",
         ),
         (
             ("    - name: bge\n", "    - name: bge\n      model_name: vllm/llama\n"),
-            ":10:7: models.tei[0].model_name:",
+            ":11:7: models.tei[0].model_name:",
             "the group 'vllm/llama' mixes chat (models.vllm[0]) and embedding models",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      weight: 0\n"),
-            ":8:7: models.vllm[0].weight:",
+            ":9:7: models.vllm[0].weight:",
             "Input should be greater than 0",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      weight: lots\n"),
-            ":8:7: models.vllm[0].weight:",
+            ":9:7: models.vllm[0].weight:",
             "Input should be a valid number",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      order: 0\n"),
-            ":8:7: models.vllm[0].order:",
+            ":9:7: models.vllm[0].order:",
             "Input should be greater than or equal to 1",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      order: 1.5\n"),
-            ":8:7: models.vllm[0].order:",
+            ":9:7: models.vllm[0].order:",
             "Input should be a valid integer",
         ),
         (
@@ -289,7 +293,7 @@ router:
         ),
         (
             ("router:\n", "router:\n  routing_strategy: round-robin\n"),
-            ":11:3: router.routing_strategy:",
+            ":12:3: router.routing_strategy:",
             "Input should be 'simple-shuffle', 'least-busy'",
         ),
     ],
@@ -327,3 +331,12 @@ def test_a_group_across_engines_and_bedrock(write: Write) -> None:
     )
     cfg = config.load(write("g.yaml", text))
     assert [d.public_name for d in cfg.deployments()].count("bedrock/claude") == 2
+
+
+def test_bedrock_models_need_a_region(write: Write) -> None:
+    message = load_error(write, "bedrock:\n  llm:\n    - {name: a, model: m.a}\n")
+    assert ":3:7: bedrock.llm[0]: no AWS region for 'a': set bedrock.region" in message
+    ok = config.load(
+        write("ok.yaml", "bedrock:\n  llm:\n    - {name: a, model: m.a, region: eu-west-1}\n")
+    )
+    assert ok.bedrock.llm[0].region == "eu-west-1"

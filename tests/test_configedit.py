@@ -52,18 +52,18 @@ bedrock:
 x-keep: *first
 """,
     "flow style": 'bedrock: {region: us-west-2, llm: [{name: a, model: "m.a"}], embedding: []}\nmodels: {vllm: []}\n',
-    "flow items in block list": "bedrock:\n  llm:\n  - {name: a,   model: m.a}   # spaced\n  - {name: b, model: m.b}\n",
+    "flow items in block list": "bedrock:\n  region: us-west-2\n  llm:\n  - {name: a,   model: m.a}   # spaced\n  - {name: b, model: m.b}\n",
     "odd indentation": "bedrock:\n     region: us-west-2\n     llm:\n         -    name: a\n              model: m.a\n     embedding: []\n",
-    "no trailing newline": "bedrock:\n  llm:\n    - name: a\n      model: m.a",
-    "crlf": "bedrock:\r\n  llm:\r\n    - name: a\r\n      model: m.a\r\n  embedding: []\r\n",
+    "no trailing newline": "bedrock:\n  region: us-west-2\n  llm:\n    - name: a\n      model: m.a",
+    "crlf": "bedrock:\r\n  region: us-west-2\r\n  llm:\r\n    - name: a\r\n      model: m.a\r\n  embedding: []\r\n",
     "empty llm": "bedrock:\n  region: us-west-2\n  llm:\n  embedding: []\n",
-    "llm null with comment": "bedrock:\n  llm: ~   # later\n",
+    "llm null with comment": "bedrock:\n  region: us-west-2\n  llm: ~   # later\n",
     "no llm key": "bedrock:\n  region: us-west-2\n  embedding: []\nmodels: {}\n",
     "no bedrock": "# just models\nmodels:\n  vllm:\n    - name: a\n",
     "empty bedrock flow": "bedrock: {}\n",
     "empty file": "",
     "only comments": "# nothing yet\n",
-    "quoted neighbours": 'bedrock:\n  llm:\n    - name: "a"\n      model: "m.a"\n',
+    "quoted neighbours": 'bedrock:\n  region: us-west-2\n  llm:\n    - name: "a"\n      model: "m.a"\n',
 }
 
 
@@ -126,7 +126,7 @@ def test_hostile_values_stay_literal() -> None:
 
 
 def test_alias_is_refused() -> None:
-    text = "shared: &s\n  - name: a\n    model: m.a\nbedrock:\n  llm: *s\n"
+    text = "shared: &s\n  - name: a\n    model: m.a\nbedrock:\n  region: us-west-2\n  llm: *s\n"
     with pytest.raises(InputError, match="alias"):
         add_bedrock_model(text, "llm", NEW)
 

@@ -182,7 +182,13 @@ def test_missing_secret_variable_stops_before_anything(
     cluster, kc = api
     monkeypatch.delenv("LITELLM_UI_PASSWORD")
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
-    assert result.code == 2 and "LITELLM_UI_PASSWORD is not set" in result.err
+    assert result.code == 2
+    assert (
+        "error: environment variables not set, and the Secret litellm-llmgw-env does not hold "
+        "them yet: LITELLM_UI_PASSWORD (secrets.ui_password)" in result.err
+    )
+    assert "a first install needs every value" in result.err
+    assert "secrets.mode: reference" not in result.err  # it is already on
     assert not fake.calls_of("upgrade") and not cluster.applied
 
 
@@ -193,7 +199,7 @@ def test_unpinned_oci_chart_is_refused(
     cfg.write_text(
         cfg.read_text()
         .replace(f"chart: {CHART}", "chart: oci://ghcr.io/berriai/litellm-helm")
-        .replace('chart_version: "0.1.694"', 'chart_version: ""')
+        .replace('chart_version: "1.100.5"', 'chart_version: ""')
     )
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 2 and "not pinned" in result.err
@@ -426,3 +432,167 @@ def test_a_rename_to_prefixed_names_is_shown_and_guarded(
         "model_name))" in result.err
     )
     assert "hint: clients asking for the old names would break: keep them with" in result.err
+
+
+def test_dry_run_needs_no_secret_values(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], tmp_path: Path
+) -> None:
+    cluster, kc = api  # no secret variable is set
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert result.code == 1, result.err  # by the diff: a new install
+    for var, path in [
+        ("LITELLM_MASTER_KEY", "secrets.master_key"),
+        ("LITELLM_UI_PASSWORD", "secrets.ui_password"),
+        ("LANGFUSE_SECRET_KEY", "o11y.langfuse.secret_key"),
+    ]:
+        assert f"note: {var} is not set: the real deploy needs it ({path})" in result.err
+    assert not cluster.applied and not cluster.requests  # a preview reads no Secret
+
+
+def test_inline_dry_run_needs_no_secret_values(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    cfg.write_text(cfg.read_text().replace("mode: reference", "mode: inline"))
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
+    assert result.code == 1, result.err
+    assert "+masterkey: ********" in result.out
+
+
+def test_unset_variable_keeps_the_stored_value_and_no_key_is_dropped(
+    cli: Cli,
+    cfg: Path,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    stored = cluster.applied["litellm/litellm-llmgw-env"][1]["data"]
+    stored["SOMEONE_ELSES_KEY"] = base64.b64encode(b"theirs").decode()
+    monkeypatch.delenv("LITELLM_MASTER_KEY")
+    monkeypatch.setenv("LITELLM_UI_PASSWORD", "rotated-ui-pass")
+    cfg.write_text(cfg.read_text().replace("replicas: 2", "replicas: 3"))  # something to roll
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 0, result.err
+    assert (
+        "note: LITELLM_MASTER_KEY is not set: keeping the PROXY_MASTER_KEY the Secret "
+        "litellm-llmgw-env holds" in result.err
+    )
+    data = {
+        k: base64.b64decode(v).decode()
+        for k, v in cluster.applied["litellm/litellm-llmgw-env"][1]["data"].items()
+    }
+    assert data["PROXY_MASTER_KEY"] == SECRETS["LITELLM_MASTER_KEY"]
+    assert data["UI_PASSWORD"] == "rotated-ui-pass"
+    assert data["SOMEONE_ELSES_KEY"] == "theirs"
+    assert "rotated-ui-pass" not in result.out + result.err
+
+
+def test_switching_chart_kind_is_refused(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    cfg.write_text(
+        cfg.read_text()
+        .replace(
+            "  database: bundled",
+            "  chart_kind: litellm\n  database: {host: db.internal, secret: db}",
+        )
+        .replace("  redis: true", "  redis: false")
+        .replace(f"chart: {CHART}", f"chart: {REPO / 'tests/charts/litellm'}")
+    )
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert result.code == 4, result.err
+    assert (
+        "release litellm runs the litellm-helm chart; the config asks for the litellm chart"
+        in result.err
+    )
+    assert "install the new chart under another release" in result.err
+
+
+LITELLM_CHART_CONFIG = f"""
+gateway:
+  chart_kind: litellm
+  mode: componentized
+  release: gw
+  namespace: ai
+  chart: {REPO / "tests/charts/litellm"}
+  autoscaling: {{min: 2, max: 5}}
+  database: {{host: db.internal, name: litellm, secret: litellm-db}}
+  service_account:
+    annotations: {{eks.amazonaws.com/role-arn: "arn:aws:iam::123456789012:role/litellm"}}
+bedrock:
+  region: us-west-2
+  llm: [{{name: claude, model: us.anthropic.claude-3-7-sonnet-20250219-v1:0}}]
+models:
+  vllm: [{{name: llama-3-1-8b-int8-neuron}}, {{name: qwen3-8b-fp8-neuron}}]
+"""
+
+
+def test_deploy_with_the_litellm_chart(
+    cli: Cli, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    cluster, kc = api
+    cfg = tmp_path / "litellm.yaml"
+    cfg.write_text(LITELLM_CHART_CONFIG)
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 0, result.err
+    assert [c[0] for c in fake.calls()][-3:] == ["template", "upgrade", "status"]
+    values = fake.state()["values"]
+    assert values["masterKey"] == {"secretName": "gw-llmgw-env", "secretKey": "LITELLM_MASTER_KEY"}
+    assert values["gateway"]["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 5}
+    assert values["serviceAccounts"]["backend"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/litellm"
+    }
+    stored = cluster.applied["ai/gw-llmgw-env"][1]["data"]
+    assert base64.b64decode(stored["LITELLM_MASTER_KEY"]).decode() == SECRETS["LITELLM_MASTER_KEY"]
+    assert "svc/gw-litellm-gateway" in result.err
+    # The preview reads the live model list back from gateway.config.proxy_config.
+    again = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert again.code == 0 and "no changes" in again.err, again.err
+    fake.values = {
+        **values,
+        "gateway": {
+            **values["gateway"],
+            "config": {
+                "create": True,
+                "proxy_config": {
+                    **values["gateway"]["config"]["proxy_config"],
+                    "model_list": [
+                        *values["gateway"]["config"]["proxy_config"]["model_list"],
+                        {
+                            "model_name": "vllm/qwen3-8b-fp8-neuron",
+                            "litellm_params": {"model": "hosted_vllm/q"},
+                        },
+                    ],
+                },
+            },
+        },
+    }
+    fake.save()
+    guarded = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert guarded.code == 4
+    assert "vllm/qwen3-8b-fp8-neuron (not ready: CrashLoopBackOff)" in guarded.err
+
+
+def test_litellm_chart_config_errors(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        LITELLM_CHART_CONFIG.replace(
+            "  database: {host: db.internal, name: litellm, secret: litellm-db}\n", ""
+        )
+    )
+    result = cli("-c", cfg, "render", "--pods-from", REPO / "examples/cluster.yaml", "--stdout")
+    assert result.code == 2
+    assert "gateway: the litellm chart bundles no PostgreSQL: give database:" in result.err
+    cfg.write_text(LITELLM_CHART_CONFIG + "secrets: {mode: inline}\n")
+    result = cli("-c", cfg, "render", "--pods-from", REPO / "examples/cluster.yaml", "--stdout")
+    assert result.code == 2
+    assert "secrets.mode: inline is not possible with the litellm chart" in result.err
+    cfg.write_text(LITELLM_CHART_CONFIG.replace("  database:", "  redis: true\n  database:"))
+    result = cli("-c", cfg, "render", "--pods-from", REPO / "examples/cluster.yaml", "--stdout")
+    assert result.code == 2 and "the litellm chart bundles no Redis" in result.err

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llmgw import pipeline
+from llmgw import pipeline, render
 from tests import litellm_proxy
 from tests.conftest import REPO
 from tests.k8s_objects import kube_list, pod, service
@@ -119,13 +119,18 @@ class Gateway(Proxy):
     engines: Engines = field(default_factory=Engines)
 
     @property
+    def proxy_config(self) -> dict[str, Any]:
+        return dict(render.proxy_config_of(self.values))
+
+    @property
     def model_list(self) -> list[dict[str, Any]]:
-        return list(self.values["proxy_config"]["model_list"])
+        return list(self.proxy_config["model_list"])
 
 
 CONFIGS = {
     "example": (REPO / "config.example.yaml", None),
     "all-engines": (REPO / "tests/e2e/all-engines.yaml", "snapshot"),
+    "litellm-chart": (REPO / "tests/e2e/litellm-chart.yaml", "snapshot"),
 }
 
 
@@ -144,16 +149,21 @@ def gateway(
     )
     rendered = pipeline.render(config_path, pipeline.Source(pods_from=cluster), env={})
     values = yaml.safe_load(rendered.text)
-    proxy_config = values["proxy_config"]
+    proxy_config = render.proxy_config_of(values)
     for entry in proxy_config["model_list"]:
         params = entry["litellm_params"]
         if "api_base" in params:  # cluster DNS names do not resolve here: same path, loopback host
             params["api_base"] = re.sub(r"^http://[^/]+", stand_in, params["api_base"])
+    # What each chart sets from its master key Secret: litellm-helm PROXY_MASTER_KEY; the litellm
+    # chart LITELLM_MASTER_KEY (and PROXY_MASTER_KEY, left out here: the config must not need it).
+    key_env = (
+        "LITELLM_MASTER_KEY" if render.chart_kind_of(values) == "litellm" else "PROXY_MASTER_KEY"
+    )
     env = {
-        "PROXY_MASTER_KEY": MASTER_KEY,  # what the chart sets from masterkeySecretName
+        key_env: MASTER_KEY,
         "LANGFUSE_PUBLIC_KEY": "pk-lf-e2e",
         "LANGFUSE_SECRET_KEY": "sk-lf-e2e",
-        **{k: stand_in for k in values.get("envVars", {}) if k == "LANGFUSE_HOST"},
+        "LANGFUSE_HOST": stand_in,
         "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{stand_in}/v1/traces",
     }
     if proxy_config["litellm_settings"].get("cache"):  # the chart's Redis, as the chart wires it
@@ -164,7 +174,7 @@ def gateway(
 
 def test_models_lists_exactly_the_rendered_names(gateway: Gateway) -> None:
     """Every public name once (a group is one name), plus the names answered by an alias."""
-    aliases = gateway.values["proxy_config"].get("router_settings", {}).get("model_group_alias", {})
+    aliases = gateway.proxy_config.get("router_settings", {}).get("model_group_alias", {})
     expected = {e["model_name"] for e in gateway.model_list} | set(aliases)
     assert gateway.model_ids() == sorted(expected)
     if gateway.name == "example":
@@ -236,7 +246,7 @@ def test_bedrock_models_are_routed_to_bedrock(gateway: Gateway) -> None:
 
 
 def test_repeated_request_is_served_from_the_redis_cache(gateway: Gateway) -> None:
-    if not gateway.values["proxy_config"]["litellm_settings"].get("cache"):
+    if not gateway.proxy_config["litellm_settings"].get("cache"):
         assert gateway.name == "example"  # the example leaves the response cache off
         return
     entry = next(

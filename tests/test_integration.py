@@ -145,12 +145,13 @@ def test_domain_gives_https_host_and_alb_annotations(write: Write) -> None:
 
 
 def test_no_domain_no_https(write: Write) -> None:
-    gw = integration.build(config.load(write("c.yaml", "")), [], {})["gateway"]
+    gw = integration.build(config.load(write("c.yaml", "gateway: {}\n")), [], {})["gateway"]
     assert gw["host"] == "" and not gw["https"]
     assert "alb.ingress.kubernetes.io/listen-ports" not in gw["ingress"]["annotations"]
 
 
 GROUPS = """bedrock:
+  region: us-west-2
   llm:
     - {name: claude, model: m.claude, model_name: chat, order: 2}
     - {name: spare, model: m.spare, deploy: false}

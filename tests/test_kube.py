@@ -287,7 +287,7 @@ def test_cli_render_refuses_partial_data(
 ) -> None:
     conf = write(
         "config.yaml",
-        "bedrock:\n  llm: [{name: c, model: m.c}]\nmodels:\n  vllm: [{name: a}]\n  tei: [{name: e}]\n",
+        "bedrock:\n  region: us-west-2\n  llm: [{name: c, model: m.c}]\nmodels:\n  vllm: [{name: a}]\n  tei: [{name: e}]\n",
     )
     cluster.faults.append(Fault(r"/namespaces/tei/pods", status=503, message="unavailable"))
     out = tmp_path / "v.yaml"
@@ -354,7 +354,8 @@ def test_a_persistent_410_ends_in_exit_3(
 ) -> None:
     cluster.faults.append(Fault(r"vllm/pods", status=410, message="too old resource version"))
     c = write(
-        "config.yaml", "bedrock: {llm: [{name: x, model: m.x}]}\nmodels:\n  vllm: [{name: a}]\n"
+        "config.yaml",
+        "bedrock: {region: us-west-2, llm: [{name: x, model: m.x}]}\nmodels:\n  vllm: [{name: a}]\n",
     )
     result = cli("-c", c, "render", "--kubeconfig", api, "--stdout")
     assert result.code == 3, result.err
@@ -368,7 +369,8 @@ def test_malformed_live_objects_make_the_data_incomplete(
     cluster.add(pod("a-9", "vllm", {"app": "a"}))
     cluster.pods["vllm"][-1]["status"]["conditions"] = "Ready"
     c = write(
-        "config.yaml", "bedrock: {llm: [{name: x, model: m.x}]}\nmodels:\n  vllm: [{name: a}]\n"
+        "config.yaml",
+        "bedrock: {region: us-west-2, llm: [{name: x, model: m.x}]}\nmodels:\n  vllm: [{name: a}]\n",
     )
     result = cli("-c", c, "render", "--kubeconfig", api, "--stdout")
     assert result.code == 3, result.err

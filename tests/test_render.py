@@ -91,7 +91,7 @@ def test_inline_mode_reproduces_seed_values(write: Write) -> None:
         write(
             "c.yaml",
             "secrets:\n  mode: inline\n  ui_username: {env: U}\n  ui_password: {env: P}\n"
-            "bedrock:\n  llm: [{name: a, model: m.a}]\n",
+            "bedrock:\n  region: us-west-2\n  llm: [{name: a, model: m.a}]\n",
         )
     )
     obj = integration.build(
@@ -106,7 +106,8 @@ def test_inline_mode_reproduces_seed_values(write: Write) -> None:
 def test_domain_renders_https_ingress(write: Write) -> None:
     cfg = config.load(
         write(
-            "c.yaml", "gateway: {domain: example.com}\nbedrock:\n  llm: [{name: a, model: m.a}]\n"
+            "c.yaml",
+            "gateway: {domain: example.com}\nbedrock:\n  region: us-west-2\n  llm: [{name: a, model: m.a}]\n",
         )
     )
     values = parse(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))
@@ -194,7 +195,7 @@ def test_hostile_bedrock_name_and_params(write: Write) -> None:
     cfg = config.load(
         write(
             "c.yaml",
-            'bedrock:\n  llm:\n    - name: "n: {{ x }} # y"\n      model: "m\'\\"#"\n      litellm_params: {"rpm: 1": "a\\nb"}\n',
+            'bedrock:\n  region: us-west-2\n  llm:\n    - name: "n: {{ x }} # y"\n      model: "m\'\\"#"\n      litellm_params: {"rpm: 1": "a\\nb"}\n',
         )
     )
     entry = model_list(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))[0]
@@ -293,7 +294,7 @@ def test_compare_and_mask(tmp_path: Path) -> None:
 
 
 def test_response_cache_is_opt_in(write: Write) -> None:
-    base = "bedrock:\n  llm: [{name: a, model: m.a}]\n"
+    base = "bedrock:\n  region: us-west-2\n  llm: [{name: a, model: m.a}]\n"
     off = parse(
         render.render(TEMPLATE, integration.build(config.load(write("c.yaml", base)), [], {}), "c")
     )
@@ -312,7 +313,9 @@ def test_response_cache_is_opt_in(write: Write) -> None:
 
 
 def test_cache_without_redis_is_a_config_error(write: Write) -> None:
-    with pytest.raises(InputError, match="cache: true needs redis: true"):
+    with pytest.raises(
+        InputError, match=r"cache: true needs a Redis \(redis: true, or redis: \{host: …\}\)"
+    ):
         config.load(write("c.yaml", "gateway: {cache: true, redis: false}\n"))
 
 
@@ -320,7 +323,7 @@ def test_template_errors_never_quote_a_secret(write: Write) -> None:
     cfg = config.load(
         write(
             "c.yaml",
-            "secrets: {mode: inline}\nbedrock:\n  llm: [{name: a, model: m.a}]\n",
+            "secrets: {mode: inline}\nbedrock:\n  region: us-west-2\n  llm: [{name: a, model: m.a}]\n",
         )
     )
     obj = integration.build(cfg, [], {"LITELLM_MASTER_KEY": "sk-inline-s3cret"})

@@ -64,11 +64,13 @@ class Ask:
         resource = (
             "services/proxy"
             if "/proxy" in path
-            else (
-                "pods"
-                if path.endswith("/pods")
-                else ("services" if path.endswith("/services") else "namespaces")
-            )
+            else "secrets"
+            if "/secrets/" in path
+            else "pods"
+            if path.endswith("/pods")
+            else "services"
+            if path.endswith("/services")
+            else "namespaces"
         )
         if status == 401:
             return ExternalError(
@@ -77,7 +79,7 @@ class Ask:
                 "or pick another --context",
             )
         if status == 403:
-            verb = "get" if resource in ("namespaces", "services/proxy") else "list"
+            verb = "get" if resource in ("namespaces", "services/proxy", "secrets") else "list"
             return ExternalError(
                 f"{where}: 403 Forbidden: cannot {verb} {resource} in namespace {self.namespace}",
                 hint=RBAC_HINT,

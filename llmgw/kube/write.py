@@ -1,4 +1,8 @@
-"""Writing the Secret llmgw manages, by server-side apply; values never appear in errors."""
+"""The Secret llmgw manages: read back what it holds, write it by server-side apply.
+
+Values never appear in errors. Reading it back lets a deploy keep a stored key whose
+environment variable is not set on this machine (only a first install needs every value).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,32 @@ def apply_secret(cluster: Cluster, namespace: str, name: str, data: Mapping[str,
         "application/apply-patch+yaml",
         f"apply Secret {name}",
     )
+
+
+def read_secret(cluster: Cluster, namespace: str, name: str) -> dict[str, str] | None:
+    """The Secret's data, decoded; None when it (or its namespace) does not exist."""
+    ask = Ask(cluster, namespace)
+    try:
+        body = ask.get(f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    except ListFailed as exc:
+        if exc.status == 404:
+            return None
+        raise ExternalError(f"cannot read Secret {name}: {exc}") from None
+    except ExternalError as exc:
+        if "403" in exc.message:
+            raise ExternalError(
+                f"{cluster.describe()}: 403 Forbidden: cannot get secrets in namespace {namespace}",
+                hint="the deploy reads back the Secret it manages (get on secrets); " + RBAC_HINT,
+            ) from None
+        raise
+    data = body.get("data") if isinstance(body, dict) else None
+    out: dict[str, str] = {}
+    for key, value in (data or {}).items():
+        try:
+            out[str(key)] = base64.b64decode(str(value)).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue  # not ours to read: it is kept by whoever wrote it
+    return out
 
 
 def _ensure_namespace(cluster: Cluster, namespace: str) -> None:

@@ -1,0 +1,125 @@
+"""The values llmgw renders, fed to the real helm with a stand-in of each LiteLLM chart.
+
+Each stand-in (tests/charts/) consumes its chart's values contract: litellm-helm 0.x and 1.x
+(`proxy_config` → ConfigMap `<release>-config`) and the litellm chart (`gateway.config.
+proxy_config` → `<fullname>-config` in monolith mode, `<fullname>-gateway-config` otherwise,
+with a values schema closed where the real one is). Every shipped and test config must
+render, template cleanly, and the ConfigMap's config.yaml must be the proxy config llmgw meant.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from llmgw import pipeline, render
+from tests.conftest import REPO
+from tests.test_e2e_litellm import all_engines_snapshot
+
+CHARTS = REPO / "tests/charts"
+CLUSTER = REPO / "examples/cluster.yaml"
+
+# (config, chart, snapshot: None for the example cluster, "all" for every engine, mode override)
+CASES = {
+    "example on litellm-helm 1.x": (REPO / "config.example.yaml", "litellm-helm-1x", None, None),
+    "example on litellm-helm 0.x": (REPO / "config.example.yaml", "mini-litellm", None, None),
+    "all engines on litellm-helm 1.x": (
+        REPO / "tests/e2e/all-engines.yaml",
+        "litellm-helm-1x",
+        "all",
+        None,
+    ),
+    "litellm chart, monolith": (REPO / "tests/e2e/litellm-chart.yaml", "litellm", "all", None),
+    "litellm chart, componentized": (
+        REPO / "tests/e2e/litellm-chart.yaml",
+        "litellm",
+        "all",
+        "componentized",
+    ),
+}
+
+
+def helm(real_helm: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([real_helm, *map(str, args)], capture_output=True, text=True, check=False)
+
+
+def rendered(tmp_path: Path, case: str) -> tuple[dict[str, Any], Path]:
+    config, _chart, snap, mode = CASES[case]
+    if mode:
+        text = config.read_text().replace("mode: monolith", f"mode: {mode}")
+        config = tmp_path / "config.yaml"
+        config.write_text(text)
+    cluster = all_engines_snapshot(tmp_path / "cluster.json") if snap else CLUSTER
+    result = pipeline.render(config, pipeline.Source(pods_from=cluster), env={})
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(result.text)
+    return result.values, values_file
+
+
+@pytest.mark.parametrize("chart", sorted(p.name for p in CHARTS.iterdir()))
+def test_the_stand_in_charts_lint(real_helm: str, chart: str) -> None:
+    result = helm(real_helm, "lint", CHARTS / chart)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_config_templates_and_the_configmap_is_the_proxy_config(
+    real_helm: str, tmp_path: Path, case: str
+) -> None:
+    values, values_file = rendered(tmp_path, case)
+    chart = CASES[case][1]
+    result = helm(real_helm, "template", "rel", CHARTS / chart, "-n", "ai", "-f", values_file)
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    if chart == "litellm":
+        name = "rel-litellm-config" if "monolith" in case else "rel-litellm-gateway-config"
+        env_names = {
+            e["name"]
+            for d in docs
+            if d["kind"] == "Deployment"
+            for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        assert {"LITELLM_MASTER_KEY", "REDIS_HOST", "REDIS_PASSWORD", "DATABASE_HOST"} <= env_names
+        deployments = sorted(d["metadata"]["name"] for d in docs if d["kind"] == "Deployment")
+        assert deployments == (
+            ["rel-litellm"]
+            if "monolith" in case
+            else ["rel-litellm-backend", "rel-litellm-gateway"]
+        )
+    else:
+        name = "rel-config"
+    assert list(maps) == [name]
+    assert yaml.safe_load(maps[name]["data"]["config.yaml"]) == render.proxy_config_of(values)
+
+
+def test_each_chart_refuses_the_other_kinds_values(real_helm: str, tmp_path: Path) -> None:
+    """The litellm chart's schema rejects litellm-helm values, as the real one does."""
+    _values, helm_values = rendered(tmp_path, "example on litellm-helm 1.x")
+    result = helm(real_helm, "template", "rel", CHARTS / "litellm", "-f", helm_values)
+    assert result.returncode != 0
+    assert "/postgresql': false schema" in result.stderr and "/redis/enabled'" in result.stderr
+
+
+def test_the_proxy_config_is_the_same_for_both_kinds(tmp_path: Path) -> None:
+    """Only where it goes and the master key's variable differ."""
+    litellm_values, _ = rendered(tmp_path, "litellm chart, monolith")
+    config = (REPO / "tests/e2e/litellm-chart.yaml").read_text()
+    helm_config = tmp_path / "helm.yaml"
+    helm_config.write_text(
+        config.replace("  chart_kind: litellm\n  mode: monolith\n", "").replace(
+            "  database: {host: postgres.db, name: litellm, secret: litellm-db}\n", ""
+        )
+    )
+    result = pipeline.render(
+        helm_config, pipeline.Source(pods_from=all_engines_snapshot(tmp_path / "c.json")), env={}
+    )
+    ours, theirs = render.proxy_config_of(litellm_values), render.proxy_config_of(result.values)
+    assert ours["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
+    assert theirs["general_settings"]["master_key"] == "os.environ/PROXY_MASTER_KEY"
+    for key in ("model_list", "router_settings", "litellm_settings"):
+        assert ours[key] == theirs[key], key
