@@ -18,6 +18,7 @@ from llmgw.errors import EXIT_DIFFERENCE, EXIT_EXTERNAL, LlmgwError
 
 if TYPE_CHECKING:  # typing only: the start-up path imports no stage
     from llmgw.deploy import Settings as DeploySettings
+    from llmgw.syncer import Settings as SyncSettings
 
 app = typer.Typer(
     name="llmgw",
@@ -75,6 +76,19 @@ def _version(value: bool) -> None:
 
         sys.stdout.write(f"llmgw {__version__}\n")
         raise typer.Exit()
+
+
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; exit 1 if anything would.")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+AllowRemovalOpt = Annotated[
+    bool, typer.Option("--allow-removal", help="Apply even if served models would be dropped.")
+]
+AllowPartialOpt = Annotated[
+    bool,
+    typer.Option("--allow-partial", help="Apply even when listing part of the cluster failed."),
+]
 
 
 @app.callback()
@@ -265,19 +279,10 @@ def deploy(
     template: Annotated[
         Path | None, typer.Option("--template", help="Jinja2 values template.", dir_okay=False)
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change; exit 1 if anything would.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    allow_removal: Annotated[
-        bool, typer.Option("--allow-removal", help="Deploy even if served models would be dropped.")
-    ] = False,
-    allow_partial: Annotated[
-        bool,
-        typer.Option(
-            "--allow-partial", help="Deploy even when listing part of the cluster failed."
-        ),
-    ] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    allow_removal: AllowRemovalOpt = False,
+    allow_partial: AllowPartialOpt = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the full values diff.")
     ] = False,
@@ -319,6 +324,13 @@ def _run_deploy(settings: DeploySettings, verbose: bool) -> None:
         err.print(f"WARNING: {warning}", markup=False, style="bold red")
     for note in outcome.notes:
         err.print(f"note: {note}", markup=False)
+    synced = outcome.sync
+    if synced is not None and synced.plan.writes:
+        if synced.applied:
+            err.print(f"synced {synced.writes} model writes to {synced.where}", markup=False)
+        elif not outcome.preview.changes:
+            err.print(f"dry run: {synced.plan.writes} model writes would be sent", markup=False)
+            raise typer.Exit(EXIT_DIFFERENCE)
     if not outcome.preview.changes:
         err.print(
             "no changes: the live release already runs these values; helm was not run", markup=False
@@ -337,6 +349,70 @@ def _run_deploy(settings: DeploySettings, verbose: bool) -> None:
     err.print(
         f"from your machine: {outcome.port_forward}, then http://localhost:4000", markup=False
     )
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    pods_from: PodsFromOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    gateway_url: Annotated[
+        str | None,
+        typer.Option(
+            "--gateway-url",
+            help="The gateway's URL [default: gateway.url, else through the Kubernetes API "
+            "server's service proxy].",
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    allow_removal: AllowRemovalOpt = False,
+    allow_partial: AllowPartialOpt = False,
+) -> None:
+    """Put the models into the running gateway through LiteLLM's management API (no restart)."""
+    from llmgw import pipeline, syncer
+
+    settings = syncer.Settings(
+        config_path=_config_path(ctx, config),
+        source=pipeline.Source(pods_from, kubeconfig, context),
+        gateway_url=gateway_url,
+        dry_run=dry_run,
+        yes=yes,
+        allow_removal=allow_removal,
+        allow_partial=allow_partial,
+    )
+    _run_sync(settings)
+
+
+def _run_sync(settings: SyncSettings) -> None:
+    from llmgw import output as out
+    from llmgw import syncer
+
+    reporter = out.DeployReporter(verbose=False)
+    try:
+        outcome = syncer.run(settings, reporter)
+    finally:
+        reporter.stop()
+    err = out.err()
+    for warning in outcome.warnings:
+        err.print(f"WARNING: {warning}", markup=False, style="bold red")
+    kept = len(outcome.plan.unmanaged)
+    if kept:
+        err.print(f"not managed by llmgw (left as they are): {kept} models", markup=False)
+    if not outcome.plan.writes:
+        err.print(f"in step: {outcome.where} already serves these models; nothing was written")
+        return
+    if not outcome.applied:
+        err.print(f"dry run: {outcome.plan.writes} writes would be sent; nothing was written")
+        raise typer.Exit(EXIT_DIFFERENCE)
+    replicas = (
+        f"all replicas within {outcome.converged_after:.1f} s"
+        if outcome.converged_after is not None
+        else "replicas still reloading"
+    )
+    err.print(f"synced {outcome.writes} writes to {outcome.where}; {replicas}", markup=False)
 
 
 @app.command("add-bedrock-model")

@@ -251,6 +251,15 @@ class Gateway(Strict):
     server `{host, port, name, secret, username_key, password_key, iam_auth}`."""
     store_model_in_db: bool = True
     """Let admins add models at run time through LiteLLM's API (`/model/new`)."""
+    model_source: Literal["values", "api"] = "values"
+    """Where the gateway's models come from: `values` (the chart values' model list; a change
+    restarts the pods) or `api` (`llmgw sync` writes them through LiteLLM's management API
+    into its database, with no restart)."""
+    url: str = ""
+    """The gateway's URL for `llmgw sync` (e.g. `https://litellm.example.com`); empty reaches
+    it through the Kubernetes API server's service proxy."""
+    reload_interval_seconds: int = Field(default=10, ge=1)
+    """`model_source: api`: how often each replica reloads models from the database."""
     store_prompts_in_spend_logs: bool = False
     """Keep prompt and response text in LiteLLM's spend logs."""
     model_names: Literal["prefixed", "plain"] = "prefixed"
@@ -285,6 +294,13 @@ class Gateway(Strict):
         if self.redis is None:
             return self.chart_kind == "litellm-helm"
         return self.redis is not False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s/]+(/[^\s]*)?$", value):
+            raise ValueError(f"{excerpt(value)} is not an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("domain", "host")
     @classmethod
@@ -542,6 +558,9 @@ class Secrets(Strict):
     """LiteLLM admin UI user name."""
     ui_password: SecretRef | None = None
     """LiteLLM admin UI password."""
+    salt_key: SecretRef | None = None
+    """LiteLLM's salt key (LITELLM_SALT_KEY), which encrypts the model params it stores; required
+    with `gateway.model_source: api`. It must be the same on every replica and never change."""
     db_password: SecretRef | None = None
     """Password of the bundled PostgreSQL (inline mode only: the chart cannot reference a Secret for
     it).
@@ -653,6 +672,23 @@ def _check_settings(config: Config, text: str, path: Path) -> None:
             "chart: it takes the master key only from a Secret",
             hint="use secrets.mode: reference (deploy writes the Secret from your environment)",
         )
+    gw = config.gateway
+    if gw.model_source == "api":
+        problem = ""
+        if config.secrets.salt_key is None:
+            problem = (
+                "needs secrets.salt_key: LiteLLM encrypts the stored models with it, and it must "
+                "never change"
+            )
+        elif not gw.store_model_in_db:
+            problem = "needs gateway.store_model_in_db: true (the models live in the database)"
+        if problem:
+            loc = ("gateway", "model_source")
+            raise InputError(
+                f"{_where(text, path, loc)}: gateway.model_source: api {problem}",
+                hint="e.g. secrets: {salt_key: {secret: litellm-salt, key: salt}}; see "
+                "docs/sync.md",
+            )
     if config.bedrock.region is None:
         for d in config.deployments():
             if isinstance(d.model, BedrockModel) and d.model.region is None:

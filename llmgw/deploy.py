@@ -74,6 +74,8 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     #: What the run decided that a user should know (a stored secret kept, a variable to set).
     notes: list[str] = field(default_factory=list)
+    #: With gateway.model_source: api, what the model sync did after the rollout.
+    sync: Any = None
 
 
 # -- the pure part -------------------------------------------------------------------------
@@ -200,13 +202,7 @@ def managed_secret_data(
 
 def gateway_access(config: Config, release: str, namespace: str) -> tuple[str, str]:
     host = integration.gateway_host(config)
-    gw = config.gateway
-    if gw.chart_kind == "litellm":
-        # <release>-litellm, and -gateway for the gateway component when componentized.
-        service = f"{release}-litellm" + ("" if gw.mode == "monolith" else "-gateway")
-    else:
-        # litellm-helm names its Service after the release, plus "-litellm" unless it has it.
-        service = release if "litellm" in release else f"{release}-litellm"
+    service = integration.gateway_service(config, release)
     forward = f"kubectl port-forward -n {namespace} svc/{service} 4000:4000"
     return (f"https://{host}" if host else ""), forward
 
@@ -354,9 +350,11 @@ def run(
     env: Mapping[str, str] | None = None,
     connect: Callable[[], Any] | None = None,
 ) -> Outcome:
-    p = plan(settings, ui, os.environ if env is None else env, connect)
+    env = os.environ if env is None else env
+    p = plan(settings, ui, env, connect)
     if not p.preview.changes or settings.dry_run:
-        return Outcome(p.preview, applied=False, warnings=p.rendered.warnings, notes=p.notes)
+        outcome = Outcome(p.preview, applied=False, warnings=p.rendered.warnings, notes=p.notes)
+        return _then_sync(outcome, p, settings, ui, env, connect)
     if not settings.yes:
         answer = ui.confirm(
             f"Apply to release {p.release.name} in namespace {p.release.namespace}?"
@@ -368,4 +366,43 @@ def run(
             )
         if not answer:
             raise RefusedError("deploy cancelled; nothing was changed")
-    return apply(p, settings, ui, connect)
+    outcome = apply(p, settings, ui, connect)
+    return _then_sync(outcome, p, replace(settings, yes=True), ui, env, connect)
+
+
+def _then_sync(
+    outcome: Outcome,
+    p: Plan,
+    settings: Settings,
+    ui: Reporter,
+    env: Mapping[str, str],
+    connect: Callable[[], Any] | None,
+) -> Outcome:
+    """With gateway.model_source: api, the models go through the management API once the
+    gateway's settings are rolled out: the same plan, guard and confirmation as `llmgw sync`."""
+    if p.rendered.discovery.config.gateway.model_source != "api":
+        return outcome
+    from llmgw import syncer
+    from llmgw.errors import ExternalError
+
+    sync_settings = syncer.Settings(
+        config_path=settings.config_path,
+        source=settings.source,
+        dry_run=settings.dry_run,
+        yes=settings.yes,
+        allow_removal=settings.allow_removal,
+        allow_partial=settings.allow_partial,
+    )
+    try:
+        synced = syncer.run(sync_settings, ui, env, connect)
+    except ExternalError as exc:
+        if settings.dry_run or not outcome.applied:
+            if settings.dry_run:  # a first install has no gateway to ask yet
+                note = f"the models are synced after the rollout (cannot preview: {exc.message})"
+                return replace(outcome, notes=[*outcome.notes, note])
+            raise
+        exc.message = f"the gateway was deployed, but the model sync failed: {exc.message}"
+        exc.hint = (exc.hint + "; then " if exc.hint else "") + "run `llmgw sync`"
+        raise
+    new = [w for w in synced.warnings if w not in outcome.warnings]
+    return replace(outcome, sync=synced, warnings=[*outcome.warnings, *new], models=synced.names)

@@ -42,7 +42,7 @@ def build(
     o11y = _o11y(config)
     gateway = _gateway(config)
     # Plain (not secret) variables the gateway pods need: o11y endpoints, an external Redis.
-    gateway["pod_env"] = {**_o11y(config)["env"], **_redis_env(config)}
+    gateway["pod_env"] = {**_o11y(config)["env"], **_redis_env(config), **_api_env(config)}
     return {
         "gateway": gateway,
         "bedrock": _bedrock(config),
@@ -53,6 +53,18 @@ def build(
         "o11y": o11y,
         "secrets": _secrets(config, env),
         "warnings": plan.warnings,
+    }
+
+
+def _api_env(config: Config) -> dict[str, str]:
+    """LiteLLM reads both the config's store_model_in_db and this variable: set them together
+    (a stale value in either has bitten users)."""
+    gw = config.gateway
+    if gw.model_source != "api":
+        return {}
+    return {
+        "STORE_MODEL_IN_DB": "True",
+        "PROXY_CONFIG_RELOAD_INTERVAL_SECONDS": str(gw.reload_interval_seconds),
     }
 
 
@@ -74,11 +86,13 @@ def proxy_config(
     Secrets are ``os.environ/…`` references to variables the chart sets in the pods.
     """
     gw = config.gateway
-    general = {
+    general: dict[str, Any] = {
         "master_key": f"os.environ/{master_key_env(config)}",
         "store_model_in_db": gw.store_model_in_db,
         "store_prompts_in_spend_logs": gw.store_prompts_in_spend_logs,
     }
+    if gw.model_source == "api":
+        general["proxy_config_reload_interval_seconds"] = gw.reload_interval_seconds
     settings: dict[str, Any] = {
         "callbacks": list(o11y["config"]["callbacks"]),
         "redact_user_api_key_info": True,
@@ -96,8 +110,9 @@ def proxy_config(
         if isinstance(gw.redis, ExternalRedis) and gw.redis.ssl:
             params["ssl"] = True
         settings.update(cache=True, cache_params=params)
-    out: dict[str, Any] = {
-        "model_list": [
+    out: dict[str, Any] = {}
+    if gw.model_source == "values":  # with `api`, llmgw sync writes them into the database
+        out["model_list"] = [
             {
                 "model_name": m["public_name"],
                 "litellm_params": dict(m["litellm_params"]),
@@ -105,7 +120,6 @@ def proxy_config(
             }
             for m in models
         ]
-    }
     if router:
         out["router_settings"] = dict(router)
     out["general_settings"] = general
@@ -138,6 +152,7 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
     out: list[dict[str, Any]] = []
     for d in served(config, discovered):
         model = d.model
+        namespace = ""
         if isinstance(model, BedrockModel):
             region = model.region or config.bedrock.region
             params: dict[str, Any] = {
@@ -147,6 +162,7 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
             info: dict[str, Any] = {"mode": d.mode}
         else:
             f = found[(d.kind, model.name)]
+            namespace = f.namespace
             params = {
                 "model": litellm_model(ENGINES[d.kind].provider, f.served_name),
                 "api_base": f.api_base,
@@ -159,6 +175,7 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
                 "public_name": d.public_name,
                 "name": model.name,
                 "kind": d.kind,
+                "namespace": namespace,
                 "mode": d.mode,
                 "litellm_params": params,
                 "model_info": info,
@@ -222,6 +239,17 @@ def router_plan(config: Config, discovered: Sequence[DiscoveredModel]) -> Router
 
 def litellm_model(provider: str, served_name: str) -> str:
     return f"{provider}/{served_name}"
+
+
+def gateway_service(config: Config, release: str | None = None) -> str:
+    """The Service in front of the gateway (port 4000), as each chart names it."""
+    gw = config.gateway
+    release = release or gw.release
+    if gw.chart_kind == "litellm":
+        # <release>-litellm, and -gateway for the gateway component when componentized.
+        return f"{release}-litellm" + ("" if gw.mode == "monolith" else "-gateway")
+    # litellm-helm names its Service after the release, plus "-litellm" unless it has it.
+    return release if "litellm" in release else f"{release}-litellm"
 
 
 def gateway_host(config: Config) -> str:
@@ -364,6 +392,7 @@ def secret_refs(config: Config) -> list[tuple[str, SecretRef, str]]:
     s = config.secrets
     refs: list[tuple[str, SecretRef | None, str]] = [
         (master_key_env(config), s.master_key, "secrets.master_key"),
+        ("LITELLM_SALT_KEY", s.salt_key, "secrets.salt_key"),
         ("UI_USERNAME", s.ui_username, "secrets.ui_username"),
         ("UI_PASSWORD", s.ui_password, "secrets.ui_password"),
     ]

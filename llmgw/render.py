@@ -150,6 +150,9 @@ def validate(output: str, template: Path) -> None:
     if not isinstance(proxy, dict):
         raise InputError(f"{where}: {path} is missing or not a mapping")
     model_list = proxy.get("model_list")
+    general = proxy.get("general_settings")
+    if model_list is None and isinstance(general, dict) and general.get("store_model_in_db"):
+        return  # models come from the proxy's database (gateway.model_source: api)
     if not isinstance(model_list, list) or not model_list:
         raise InputError(
             f"{where}: {path}.model_list is empty; the LiteLLM proxy does not start "

@@ -42,6 +42,8 @@ class Cluster:
     applied: dict[str, tuple[dict[str, str], dict[str, Any]]] = field(default_factory=dict)
     content_types: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    #: services proxy forwarding: "ns/svc:port" → base URL of a server on loopback.
+    forward: dict[str, str] = field(default_factory=dict)
     token: str = TOKEN
 
     def add(self, *objects: dict[str, Any]) -> None:
@@ -117,9 +119,52 @@ class _Handler(loopback.JsonHandler):
             },
         )
 
+    def _forwarded(self) -> bool:
+        """Proxy to a real server, as the API server does: its own Authorization dropped."""
+        m = re.fullmatch(
+            r"/api/v1/namespaces/([^/]+)/services/([^/]+)/proxy(/.*)", urlsplit(self.path).path
+        )
+        target = self.cluster.forward.get(f"{m.group(1)}/{m.group(2)}") if m else None
+        if m is None or target is None:
+            return False
+        if self.headers.get("Authorization") != f"Bearer {self.cluster.token}":
+            self._status(401, "Unauthorized", "Unauthorized")
+            return True
+        import urllib.error
+        import urllib.request
+
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length) if length else None
+        query = urlsplit(self.path).query
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("authorization", "host", "content-length")
+        }
+        request = urllib.request.Request(
+            target + m.group(3) + (f"?{query}" if query else ""),
+            data=data,
+            method=self.command,
+            headers=headers,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status, body = answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
     def do_GET(self) -> None:
         cluster = self.cluster
         url = urlsplit(self.path)
+        if self._forwarded():
+            cluster.requests.append(self.path)
+            return
         if url.path == "/_requests":  # for benchmarks running the stand-in in another process
             self._send(200, {"count": len(cluster.requests)})
             return
@@ -186,6 +231,8 @@ class _Handler(loopback.JsonHandler):
         return dict(json.loads(self.rfile.read(length) or b"{}"))
 
     def do_PATCH(self) -> None:
+        if self._forwarded():
+            return
         if not self._check():
             return
         url = urlsplit(self.path)
@@ -203,6 +250,8 @@ class _Handler(loopback.JsonHandler):
         self._send(200, body)
 
     def do_POST(self) -> None:
+        if self._forwarded():
+            return
         if not self._check():
             return
         body = self._body()

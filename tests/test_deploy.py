@@ -596,3 +596,49 @@ def test_litellm_chart_config_errors(cli: Cli, tmp_path: Path) -> None:
     cfg.write_text(LITELLM_CHART_CONFIG.replace("  database:", "  redis: true\n  database:"))
     result = cli("-c", cfg, "render", "--pods-from", REPO / "examples/cluster.yaml", "--stdout")
     assert result.code == 2 and "the litellm chart bundles no Redis" in result.err
+
+
+def test_deploy_in_api_mode_rolls_the_settings_then_syncs(
+    cli: Cli,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.litellm_api_standin import KEY, Api
+    from tests.litellm_api_standin import serve as serve_api
+
+    _cluster, kc = api
+    monkeypatch.setenv("LITELLM_MASTER_KEY", KEY)
+    monkeypatch.setenv("LITELLM_SALT_KEY", "salt-s3cret")
+    standin = Api()
+    with serve_api(standin) as url:
+        cfg = tmp_path / "api.yaml"
+        cfg.write_text(
+            (REPO / "config.example.yaml")
+            .read_text()
+            .replace(
+                "chart: oci://ghcr.io/berriai/litellm-helm",
+                f"chart: {REPO / 'tests/charts/litellm-helm-1x'}",
+            )
+            .replace(
+                "  release: litellm\n", f"  release: litellm\n  model_source: api\n  url: {url}\n"
+            )
+            .replace("secrets:\n", "secrets:\n  salt_key: {env: LITELLM_SALT_KEY}\n")
+        )
+        result = deploy(cli, cfg, kc, tmp_path, "--yes")
+        assert result.code == 0, result.err
+        values = fake.state()["values"]
+        assert "model_list" not in values["proxy_config"]
+        assert (
+            values["proxy_config"]["general_settings"]["proxy_config_reload_interval_seconds"] == 10
+        )
+        assert values["envVars"]["STORE_MODEL_IN_DB"] == "True"
+        assert "synced 8 model writes to" in result.err, result.err
+        assert len(standin.store) == 8  # 8 served deployments; mistral-7b-instruct has two
+        assert result.err.count("WARNING: vllm/qwen3-8b-fp8-neuron →") == 1
+        assert "deployed litellm revision 1 with 7 models: " in result.err
+        again = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+        assert again.code == 0 and "no changes" in again.err, again.err
+        assert "salt-s3cret" not in result.out + result.err

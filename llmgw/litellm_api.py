@@ -1,0 +1,207 @@
+"""The adapter for LiteLLM's management API: requests, auth, and its known quirks as errors.
+
+Behaviour it relies on (LiteLLM 1.100.x, the management endpoints in
+``litellm/proxy/management_endpoints/model_management_endpoints.py``):
+
+- ``GET /model/info[?litellm_model_id=ID]`` answers from the replica's memory; each row has
+  ``model_info.id`` and ``model_info.db_model`` (false for config-file models).
+- ``POST /model/new`` stores ``model_info.id`` as the row's key. An existing id answers 400 or
+  500 depending on the version; newer versions answer 500 "saved to the database, but not live
+  in this pod" when the write landed but this replica has not loaded it.
+- ``PATCH /model/{id}/update`` merges; no endpoint can clear one param (delete + create does).
+- ``POST /model/delete {id}`` answers 400 "… not found in db" for unknown and config models.
+- writes without a database answer 500 "No DB Connected" or "Set STORE_MODEL_IN_DB='True'".
+- the key is accepted as ``Authorization: Bearer`` or ``x-litellm-api-key``; through the
+  Kubernetes API server's service proxy only the latter reaches the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from llmgw.errors import ExternalError
+from llmgw.redact import one_line
+
+TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+
+
+#: (method, path, JSON body or None) → response; raises ExternalError when nothing answered.
+Transport = Callable[[str, str, Any], Response]
+
+
+class ApiError(Exception):
+    """A request LiteLLM answered with an error the caller may know how to handle."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+
+
+def direct(base_url: str, key: str, timeout: float = TIMEOUT) -> Transport:
+    """Requests straight to the gateway's URL."""
+    import urllib.error
+    import urllib.request
+
+    def send(method: str, path: str, body: Any) -> Response:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            base_url.rstrip("/") + path,
+            data=data,
+            method=method,
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {key}",
+                "x-litellm-api-key": key,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return Response(answer.status, _json(answer.read()))
+        except urllib.error.HTTPError as exc:
+            return Response(exc.code, _json(exc.read()))
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ExternalError(
+                f"gateway {base_url} unreachable ({one_line(reason, 120)})",
+                hint="check gateway.url / --gateway-url, or leave it empty to go through the "
+                "Kubernetes API server",
+            ) from None
+
+    return send
+
+
+def via_service_proxy(
+    api: Any, namespace: str, service: str, port: int, key: str, timeout: float = TIMEOUT
+) -> Transport:
+    """Requests through the API server's services proxy (a kubernetes ``ApiClient``).
+
+    Needs ``services/proxy`` get and create in the gateway namespace.
+    """
+    base = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
+
+    def send(method: str, path: str, body: Any) -> Response:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        path, _, query = path.partition("?")
+        params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
+        try:
+            answer = api.call_api(
+                base + path,
+                method,
+                query_params=params,
+                body=body,
+                header_params={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "x-litellm-api-key": key,
+                },
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+            return Response(200, _json(answer.data))
+        except ApiException as exc:
+            return Response(int(exc.status or 0), _json(exc.body))
+        except (HTTPError, OSError) as exc:
+            raise ExternalError(
+                f"the Kubernetes API server did not answer for service {namespace}/{service} "
+                f"({type(exc).__name__})",
+                hint="check the kubeconfig, or give gateway.url / --gateway-url",
+            ) from None
+
+    return send
+
+
+def _json(data: bytes | str | None) -> Any:
+    try:
+        return json.loads(data or b"null")
+    except ValueError:
+        return {
+            "error": one_line(
+                data if isinstance(data, str) else (data or b"").decode(errors="replace")
+            )
+        }
+
+
+def _message(body: Any) -> str:
+    """LiteLLM's error text, wherever this version put it."""
+    if isinstance(body, Mapping):
+        for key in ("detail", "error"):
+            value = body.get(key)
+            if isinstance(value, Mapping):
+                value = value.get("error") or value.get("message") or value
+            if value:
+                return one_line(value, 300)
+    return one_line(body, 300)
+
+
+class Gateway:
+    """The management API of one gateway; ``where`` and ``key_source`` name it in errors."""
+
+    def __init__(self, transport: Transport, where: str, key_source: str) -> None:
+        self.send = transport
+        self.where = where
+        self.key_source = key_source
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.send(method, path, body)
+        if 200 <= response.status < 300:
+            return response.body
+        message = _message(response.body)
+        if response.status in (401, 403):
+            raise ExternalError(
+                f"{self.where}: {response.status}: the gateway refused the master key ({message})",
+                hint=f"the key comes from {self.key_source}: check it is the gateway's master key",
+            )
+        if "STORE_MODEL_IN_DB" in message or "No DB Connected" in message:
+            raise ExternalError(
+                f"{self.where}: the gateway stores no models in a database ({message})",
+                hint="set gateway.model_source: api and run `llmgw deploy` (it sets "
+                "store_model_in_db and STORE_MODEL_IN_DB=True, with a database and salt key)",
+            )
+        if response.status == 404 and path.startswith("/model"):
+            raise ExternalError(
+                f"{self.where}: {path.split('?')[0]} not found: is this a LiteLLM proxy?",
+                hint="check gateway.url / --gateway-url",
+            )
+        raise ApiError(response.status, message)
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every model this replica serves: config models and database rows."""
+        body = self._call("GET", "/model/info")
+        data = body.get("data") if isinstance(body, Mapping) else None
+        return [dict(m) for m in data or [] if isinstance(m, Mapping)]
+
+    def model(self, model_id: str) -> dict[str, Any] | None:
+        """One row by id from this replica's memory; None when it does not have it."""
+        try:
+            body = self._call("GET", f"/model/info?litellm_model_id={quote(model_id)}")
+        except ApiError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        data = body.get("data") if isinstance(body, Mapping) else None
+        rows = [dict(m) for m in data or [] if isinstance(m, Mapping)]
+        return next((r for r in rows if (r.get("model_info") or {}).get("id") == model_id), None)
+
+    def create(self, row: Mapping[str, Any]) -> None:
+        self._call("POST", "/model/new", dict(row))
+
+    def update(self, model_id: str, row: Mapping[str, Any]) -> None:
+        self._call("PATCH", f"/model/{quote(model_id)}/update", dict(row))
+
+    def delete(self, model_id: str) -> None:
+        self._call("POST", "/model/delete", {"id": model_id})
