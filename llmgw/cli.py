@@ -19,6 +19,7 @@ from llmgw.errors import EXIT_DIFFERENCE, EXIT_EXTERNAL, LlmgwError
 if TYPE_CHECKING:  # typing only: the start-up path imports no stage
     from llmgw.deploy import Settings as DeploySettings
     from llmgw.syncer import Settings as SyncSettings
+    from llmgw.watch import Options as WatchOptions
 
 app = typer.Typer(
     name="llmgw",
@@ -30,6 +31,11 @@ app = typer.Typer(
 )
 
 DEFAULT_CONFIG = Path("config.yaml")
+
+
+class LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
 
 
 class Format(enum.StrEnum):
@@ -370,9 +376,70 @@ def sync(
     yes: YesOpt = False,
     allow_removal: AllowRemovalOpt = False,
     allow_partial: AllowPartialOpt = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch", help="Keep the gateway in step until stopped (a controller; see docs)."
+        ),
+    ] = False,
+    debounce: Annotated[
+        float, typer.Option("--debounce", help="--watch: seconds to gather changes.", min=0)
+    ] = 2.0,
+    grace: Annotated[
+        float,
+        typer.Option("--grace", help="--watch: seconds a NotReady model keeps its place.", min=0),
+    ] = 60.0,
+    resync: Annotated[
+        float, typer.Option("--resync", help="--watch: seconds between full re-lists.", min=1)
+    ] = 300.0,
+    min_upgrade_interval: Annotated[
+        float,
+        typer.Option(
+            "--min-upgrade-interval",
+            help="--watch with model_source values: seconds between helm upgrades.",
+            min=0,
+        ),
+    ] = 300.0,
+    probe: ProbeOpt = False,
+    listen: Annotated[
+        str | None,
+        typer.Option("--listen", help="--watch: serve /healthz, /readyz, /metrics on [HOST]:PORT."),
+    ] = None,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="--watch: log lines as text or json.")
+    ] = LogFormat.text,
+    lease_namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--lease-namespace",
+            envvar="LLMGW_LEASE_NAMESPACE",
+            help="--watch: namespace of the leader-election Lease [default: gateway.namespace].",
+        ),
+    ] = None,
 ) -> None:
     """Put the models into the running gateway through LiteLLM's management API (no restart)."""
     from llmgw import pipeline, syncer
+
+    if watch:
+        from llmgw import watch as watch_mod
+
+        _run_watch(
+            watch_mod.Options(
+                config_path=_config_path(ctx, config),
+                kubeconfig=kubeconfig,
+                context=context,
+                gateway_url=gateway_url,
+                debounce=debounce,
+                grace=grace,
+                resync=resync,
+                min_upgrade_interval=min_upgrade_interval,
+                probe=probe,
+                listen=listen,
+                lease_namespace=lease_namespace,
+            ),
+            log_format.value,
+        )
+        return
 
     settings = syncer.Settings(
         config_path=_config_path(ctx, config),
@@ -384,6 +451,23 @@ def sync(
         allow_partial=allow_partial,
     )
     _run_sync(settings)
+
+
+def _run_watch(options: WatchOptions, log_format: str) -> None:
+    import signal
+
+    from llmgw import watch as watch_mod
+    from llmgw.kube import auth
+
+    watch_mod.configure_logging("json" if log_format == "json" else "text")
+    controller = watch_mod.Controller(
+        options, lambda: auth.connect(auth.Connection(options.kubeconfig, options.context))
+    )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: controller.stop())
+    if options.listen:
+        watch_mod.serve_health(controller, options.listen)
+    controller.run()
 
 
 def _run_sync(settings: SyncSettings) -> None:

@@ -31,6 +31,8 @@ class Source:
     pods_from: Path | None = None
     kubeconfig: Path | None = None
     context: str | None = None
+    #: State already read (the controller's watched view): used as it is.
+    state: ClusterState | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Rendered:
 
 def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
     config = config_mod.load(config_path)
+    if source.state is not None:
+        return Discovery(config, source.state, discovery.discover(config, source.state))
     if source.pods_from is not None:
         if probe:
             raise InputError(

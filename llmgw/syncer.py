@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmgw import integration, litellm_api, pipeline, sync
 from llmgw.config import Config
+from llmgw.discovery import DiscoveredModel
 from llmgw.errors import ExternalError, InputError, RefusedError
 from llmgw.litellm_api import ApiError, Gateway
 
@@ -44,6 +45,9 @@ class Settings:
     allow_partial: bool = False
     #: Seconds to wait for every replica to show the writes; default: 3 reload intervals + 5.
     confirm_timeout: float | None = None
+    #: Read back until the replicas agree. The controller skips it: its next reconcile and
+    #: resync check the gateway anyway, and the loop must not block on replicas reloading.
+    confirm: bool = True
 
 
 @dataclass(frozen=True)
@@ -254,13 +258,27 @@ def run(
     connect: Callable[[], Any] | None = None,
     transport: litellm_api.Transport | None = None,
 ) -> Outcome:
-    from llmgw.deploy import removal_reasons
-
     env = os.environ if env is None else env
     ui.phase("discover")
     found = pipeline.discover(settings.config_path, settings.source)
     warnings = pipeline.require_complete(found.state, settings.allow_partial)
-    config = found.config
+    return sync_models(found.config, found.models, settings, ui, env, connect, transport, warnings)
+
+
+def sync_models(
+    config: Config,
+    models: list[DiscoveredModel],
+    settings: Settings,
+    ui: Reporter,
+    env: Mapping[str, str],
+    connect: Callable[[], Any] | None = None,
+    transport: litellm_api.Transport | None = None,
+    warnings: list[str] | None = None,
+) -> Outcome:
+    """Plan, guard, confirm, write and confirm on the replicas, for models already found."""
+    from llmgw.deploy import removal_reasons
+
+    warnings = list(warnings or [])
     if config.gateway.model_source != "api":
         raise InputError(
             "gateway.model_source is values: the models go out with the chart values "
@@ -269,14 +287,14 @@ def run(
         )
     connect = connect or _connector(settings)
     owner = sync.owner_of(config.gateway.namespace, config.gateway.release)
-    desired = sync.desired_rows(integration.model_entries(config, found.models), owner)
-    warnings += integration.router_plan(config, found.models).warnings
+    desired = sync.desired_rows(integration.model_entries(config, models), owner)
+    warnings += integration.router_plan(config, models).warnings
     gateway = open_gateway(config, settings, env, connect, transport)
     ui.phase("read the gateway's models")
     p = sync.plan(desired, gateway.models(), owner)
     ui.preview(preview_of(p))
     if p.removed and not settings.allow_removal:
-        reasons = removal_reasons(config, found.models, p.removed)
+        reasons = removal_reasons(config, models, p.removed)
         raise RefusedError(
             "the sync would drop models the gateway serves: "
             + "; ".join(f"{name} ({why})" for name, why in reasons.items()),
@@ -303,6 +321,8 @@ def run(
             + (f"; … and {len(failed) - 5} more" if len(failed) > 5 else ""),
             hint="fix the cause and run `llmgw sync` again: it picks up where this one stopped",
         )
+    if not settings.confirm:
+        return Outcome(p, True, gateway.where, p.writes, None, warnings, names)
     ui.phase("confirm on the replicas")
     expected: dict[str, str | None] = {
         _id(r): r["model_info"][sync.SPEC] for r in [*p.create, *(c.desired for c in p.change)]

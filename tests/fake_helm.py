@@ -41,7 +41,7 @@ if cmd == "upgrade":
         import yaml
         state["values"] = yaml.safe_load(open(values_file))
         state["revision"] = state.get("revision", 0) + 1
-        json.dump(state, open(state_path, "w"))
+        json.dump(state, open(state_path + ".tmp", "w")); os.replace(state_path + ".tmp", state_path)
     finish(spec, "Release has been upgraded. Happy Helming!\\n")
 if cmd == "status":
     print(json.dumps({{"name": args[1], "version": state.get("revision", 1), "info": {{"status": "deployed"}}}})); sys.exit(0)
@@ -78,7 +78,8 @@ class FakeHelm:
         return bin_dir
 
     def save(self) -> None:
-        self.state_path.write_text(
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(
             json.dumps(
                 {
                     "version": self.version,
@@ -91,6 +92,7 @@ class FakeHelm:
                 }
             )
         )
+        tmp.replace(self.state_path)  # readers never see a half-written file
 
     def state(self) -> dict[str, Any]:
         return dict(json.loads(self.state_path.read_text()))

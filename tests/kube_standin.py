@@ -3,12 +3,22 @@
 It honours label selectors (=, ==, !=, in, notin, exists), limit/continue paging, namespace
 GETs, and the services proxy; faults (status codes, delays) are injected by path pattern.
 Every request is logged so tests and benchmarks can count them.
+
+For the controller it also serves WATCH: every change made through ``put``/``delete`` gets
+the next resourceVersion and an event; a watch from a version streams the events after it,
+BOOKMARKs when asked, and ends at ``timeoutSeconds``. A version older than the retained
+events gets 410 Gone; ``stale`` makes watches go silent without closing (a managed cloud's
+watch gone stale); ``lose_events`` drops events (a disconnect that missed a DELETE);
+``down`` refuses every request (an API server outage). Leases (coordination.k8s.io/v1) are
+stored with optimistic concurrency, as leader election needs.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -45,6 +55,16 @@ class Cluster:
     #: services proxy forwarding: "ns/svc:port" → base URL of a server on loopback.
     forward: dict[str, str] = field(default_factory=dict)
     token: str = TOKEN
+    #: The latest resourceVersion, and the retained events: (rv, ns, resource, type, object).
+    rv: int = 1000
+    events: list[tuple[int, str, str, str, dict[str, Any]]] = field(default_factory=list)
+    #: Events older than this resourceVersion are compacted: a watch from before gets 410.
+    compacted: int = 0
+    stale: bool = False
+    lose_events: bool = False
+    down: bool = False
+    leases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add(self, *objects: dict[str, Any]) -> None:
         for obj in objects:
@@ -52,6 +72,40 @@ class Cluster:
             self.namespaces.add(ns)
             bucket = self.pods if obj["kind"] == "Pod" else self.services
             bucket.setdefault(ns, []).append(obj)
+
+    def _event(self, ns: str, resource: str, kind: str, obj: dict[str, Any]) -> None:
+        self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+        if not self.lose_events:
+            self.events.append((self.rv, ns, resource, kind, copy.deepcopy(obj)))
+
+    def put(self, obj: dict[str, Any]) -> None:
+        """Create or replace a Pod or Service by name, as a controller or kubelet would."""
+        with self.lock:
+            ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+            self.namespaces.add(ns)
+            resource = "pods" if obj["kind"] == "Pod" else "services"
+            bucket = (self.pods if resource == "pods" else self.services).setdefault(ns, [])
+            old = next((i for i, o in enumerate(bucket) if o["metadata"]["name"] == name), None)
+            if old is None:
+                bucket.append(obj)
+            else:
+                bucket[old] = obj
+            self._event(ns, resource, "ADDED" if old is None else "MODIFIED", obj)
+
+    def delete(self, kind: str, ns: str, name: str) -> None:
+        with self.lock:
+            resource = "pods" if kind == "Pod" else "services"
+            bucket = (self.pods if resource == "pods" else self.services).get(ns, [])
+            gone = next(o for o in bucket if o["metadata"]["name"] == name)
+            bucket.remove(gone)
+            self._event(ns, resource, "DELETED", gone)
+
+    def compact(self) -> None:
+        """Forget every event so far: a watch from an older version gets 410 Gone."""
+        with self.lock:
+            self.compacted = self.rv + 1
+            self.events.clear()
 
 
 def _requirement(text: str) -> Any:
@@ -162,6 +216,12 @@ class _Handler(loopback.JsonHandler):
     def do_GET(self) -> None:
         cluster = self.cluster
         url = urlsplit(self.path)
+        if cluster.down:
+            self._status(503, "the API server is down (injected)")
+            return
+        if url.path.startswith("/apis/coordination.k8s.io/"):
+            self._lease("GET", url.path)
+            return
         if self._forwarded():
             cluster.requests.append(self.path)
             return
@@ -182,6 +242,9 @@ class _Handler(loopback.JsonHandler):
             return
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/(pods|services)", url.path)
+        if m and query.get("watch") in ("1", "true", "True"):
+            self._watch(m.group(1), m.group(2), query)
+            return
         if m:
             self._list(m.group(1), m.group(2), query)
             return
@@ -249,7 +312,21 @@ class _Handler(loopback.JsonHandler):
         self.cluster.applied[key] = (query, body)
         self._send(200, body)
 
+    def do_PUT(self) -> None:
+        if self.cluster.down:
+            self._status(503, "the API server is down (injected)")
+            return
+        self.cluster.requests.append(f"PUT {self.path}")
+        self._lease("PUT", urlsplit(self.path).path)
+
     def do_POST(self) -> None:
+        if self.cluster.down:
+            self._status(503, "the API server is down (injected)")
+            return
+        if urlsplit(self.path).path.startswith("/apis/coordination.k8s.io/"):
+            self.cluster.requests.append(f"POST {self.path}")
+            self._lease("POST", urlsplit(self.path).path)
+            return
         if self._forwarded():
             return
         if not self._check():
@@ -284,10 +361,129 @@ class _Handler(loopback.JsonHandler):
             {
                 "kind": kind,
                 "apiVersion": "v1",
-                "metadata": {"resourceVersion": "12345", "continue": token},
+                "metadata": {"resourceVersion": str(self.cluster.rv), "continue": token},
                 "items": stripped,
             },
         )
+
+    def _watch(self, namespace: str, resource: str, query: dict[str, str]) -> None:
+        cluster = self.cluster
+        since = int(query.get("resourceVersion") or 0)
+        selector = compile_selector(query.get("labelSelector", ""))
+        deadline = time.monotonic() + float(query.get("timeoutSeconds") or 300)
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "True", "1")
+        # As the API server does: chunked transfer encoding, one chunk per event, so a client
+        # sees each event when it is sent (a close-delimited body is read in large blocks).
+        self.protocol_version = "HTTP/1.1"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+
+        def emit(event: dict[str, Any] | None) -> bool:
+            data = json.dumps(event).encode() + b"\n" if event is not None else b""
+            try:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+                return True
+            except OSError:
+                return False
+
+        if since and since < cluster.compacted:
+            emit(
+                {
+                    "type": "ERROR",
+                    "object": {
+                        "kind": "Status",
+                        "apiVersion": "v1",
+                        "status": "Failure",
+                        "code": 410,
+                        "reason": "Expired",
+                        "message": f"too old resource version: {since} ({cluster.compacted})",
+                    },
+                }
+            )
+            emit(None)
+            return
+        last_bookmark = time.monotonic()
+        while time.monotonic() < deadline and not cluster.down:
+            if cluster.stale:
+                time.sleep(0.05)
+                continue
+            with cluster.lock:
+                pending = [
+                    e
+                    for e in cluster.events
+                    if e[0] > since and e[1] == namespace and e[2] == resource
+                ]
+            for rv, _ns, _res, kind, obj in pending:
+                since = rv
+                wanted = selector(obj["metadata"].get("labels") or {}) or kind == "DELETED"
+                if wanted and not emit({"type": kind, "object": obj}):
+                    return
+                if cluster.stale:
+                    break
+            if bookmarks and time.monotonic() - last_bookmark > 0.5:
+                last_bookmark = time.monotonic()
+                # "Everything up to here was sent": the last version this stream delivered.
+                mark = {
+                    "kind": "Pod" if resource == "pods" else "Service",
+                    "apiVersion": "v1",
+                    "metadata": {"resourceVersion": str(since)},
+                }
+                if not emit({"type": "BOOKMARK", "object": mark}):
+                    return
+            time.sleep(0.02)
+        emit(None)  # the last chunk: the watch ends (timeoutSeconds)
+
+    def _lease(self, method: str, path: str) -> None:
+        cluster = self.cluster
+        m = re.fullmatch(
+            r"/apis/coordination.k8s.io/v1/namespaces/([^/]+)/leases(?:/([^/]+))?", path
+        )
+        if m is None:
+            self._status(404, "not found", "NotFound")
+            return
+        if self.headers.get("Authorization") != f"Bearer {cluster.token}":
+            self._status(401, "Unauthorized", "Unauthorized")
+            return
+        key = f"{m.group(1)}/{m.group(2)}"
+        with cluster.lock:
+            if method == "GET":
+                if key not in cluster.leases:
+                    self._status(
+                        404, f'leases.coordination.k8s.io "{m.group(2)}" not found', "NotFound"
+                    )
+                else:
+                    self._send(200, cluster.leases[key])
+                return
+            body = self._body()
+            name = body["metadata"]["name"]
+            key = f"{m.group(1)}/{name}"
+            stored = cluster.leases.get(key)
+            if method == "POST" and stored is not None:
+                self._status(
+                    409, f'leases.coordination.k8s.io "{name}" already exists', "AlreadyExists"
+                )
+                return
+            if method == "PUT":
+                if stored is None:
+                    self._status(404, "not found", "NotFound")
+                    return
+                if body["metadata"].get("resourceVersion") != stored["metadata"]["resourceVersion"]:
+                    self._status(
+                        409,
+                        "the object has been modified; please apply your changes to the latest version",
+                        "Conflict",
+                    )
+                    return
+            cluster.rv += 1
+            body["metadata"]["resourceVersion"] = str(cluster.rv)
+            body["metadata"]["namespace"] = m.group(1)
+            cluster.leases[key] = body
+            self._send(201 if method == "POST" else 200, body)
 
 
 def serve(cluster: Cluster) -> AbstractContextManager[str]:

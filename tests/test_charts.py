@@ -123,3 +123,107 @@ def test_the_proxy_config_is_the_same_for_both_kinds(tmp_path: Path) -> None:
     assert theirs["general_settings"]["master_key"] == "os.environ/PROXY_MASTER_KEY"
     for key in ("model_list", "router_settings", "litellm_settings"):
         assert ours[key] == theirs[key], key
+
+
+SYNC_CHART = REPO / "charts/llmgw-sync"
+SYNC_VALUES = SYNC_CHART / "ci/api-values.yaml"
+
+
+def sync_chart(real_helm: str, *extra: str) -> list[dict[str, Any]]:
+    result = helm(real_helm, "template", "s", SYNC_CHART, "-n", "ops", "-f", SYNC_VALUES, *extra)
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def test_the_controller_chart_lints(real_helm: str) -> None:
+    result = helm(real_helm, "lint", SYNC_CHART, "-f", SYNC_VALUES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_controller_chart_grants_exactly_what_it_needs(real_helm: str) -> None:
+    docs = sync_chart(real_helm)
+    roles = {
+        (d["metadata"]["namespace"], d["metadata"]["name"]): d["rules"]
+        for d in docs
+        if d["kind"] == "Role"
+    }
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    for ns in ("vllm", "sglang", "tgi", "ollama", "tei"):
+        assert roles[(ns, "s-llmgw-sync-models")] == [
+            {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["list", "watch"]}
+        ]
+    assert roles[("ops", "s-llmgw-sync-lease")] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "create", "update"],
+        }
+    ]
+    assert roles[("litellm", "s-llmgw-sync-gateway")] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["litellm-llmgw-env"],
+            "verbs": ["get"],
+        },
+        {"apiGroups": [""], "resources": ["services/proxy"], "verbs": ["get", "create", "patch"]},
+    ]
+    bindings = [d for d in docs if d["kind"] == "RoleBinding"]
+    assert len(bindings) == len(roles)
+    assert all(
+        b["subjects"] == [{"kind": "ServiceAccount", "name": "s-llmgw-sync", "namespace": "ops"}]
+        for b in bindings
+    )
+
+
+def test_the_controller_deployment(real_helm: str) -> None:
+    docs = sync_chart(real_helm)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    pod_spec = deployment["spec"]["template"]["spec"]
+    container = pod_spec["containers"][0]
+    assert container["args"][:2] == ["sync", "--watch"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert pod_spec["securityContext"]["runAsNonRoot"] is True
+    account = next(d for d in docs if d["kind"] == "ServiceAccount")
+    assert account["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/llmgw"
+    }
+    config = next(d for d in docs if d["kind"] == "ConfigMap")
+    assert yaml.safe_load(config["data"]["config.yaml"])["gateway"]["model_source"] == "api"
+    assert not [d for d in docs if d["kind"] == "ServiceMonitor"]
+    monitored = sync_chart(real_helm, "--set", "serviceMonitor.enabled=true")
+    assert [
+        d["spec"]["endpoints"][0]["path"] for d in monitored if d["kind"] == "ServiceMonitor"
+    ] == ["/metrics"]
+
+
+def test_the_controller_chart_config_validates_with_llmgw(real_helm: str, tmp_path: Path) -> None:
+    """The config the chart mounts is one llmgw accepts."""
+    from llmgw import config
+
+    docs = sync_chart(real_helm)
+    mounted = tmp_path / "config.yaml"
+    mounted.write_text(next(d for d in docs if d["kind"] == "ConfigMap")["data"]["config.yaml"])
+    assert config.load(mounted).gateway.model_source == "api"
+
+
+def test_the_controller_chart_takes_the_config_file_as_it_is(real_helm: str) -> None:
+    """`helm install … --set-file config=config.yaml`, as the docs say."""
+    result = helm(
+        real_helm,
+        "template",
+        "s",
+        SYNC_CHART,
+        "--set-file",
+        f"config={REPO / 'tests/e2e/litellm-chart.yaml'}",
+    )
+    assert result.returncode == 0, result.stderr
+    config = next(d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap")
+    assert (
+        config["data"]["config.yaml"].strip()
+        == (REPO / "tests/e2e/litellm-chart.yaml").read_text().strip()
+    )
+    empty = helm(real_helm, "template", "s", SYNC_CHART)
+    assert empty.returncode != 0 and "config is empty" in empty.stderr

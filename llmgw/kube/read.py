@@ -30,7 +30,7 @@ def _selector_string(selector: Mapping[str, str]) -> str:
 MAX_SELECTOR = 1500
 
 
-def _selectors(wanted: Wanted) -> list[str | None]:
+def selectors(wanted: Wanted) -> list[str | None]:
     """Label selectors that together cover every model of one namespace (None: all pods)."""
     out: list[str | None] = []
     if wanted.names:
@@ -92,7 +92,7 @@ def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _Namesp
     base = f"/api/v1/namespaces/{namespace}"
     try:
         seen: dict[str, Obj] = {}
-        for selector in _selectors(wanted):
+        for selector in selectors(wanted):
             for pod in list_all(ask, f"{base}/pods", selector)[0]:
                 seen[str((pod.get("metadata") or {}).get("uid") or id(pod))] = pod
         pods = list(seen.values())

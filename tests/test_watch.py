@@ -1,0 +1,343 @@
+"""`llmgw sync --watch`: scripted timelines against the Kubernetes API stand-in (WATCH, 410,
+stale watches, outages, Leases) and the management-API stand-in, asserting what the gateway
+received and when. Timings are scaled down (debounce 0.2 s, grace 1.5 s); every wait is a
+bounded poll, so a loaded machine only makes a test slower, not wrong."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmgw import sync
+from llmgw.kube import auth
+from llmgw.watch import Controller, Options, serve_health
+from tests.k8s_objects import pod, service
+from tests.kube_standin import Cluster, kubeconfig
+from tests.kube_standin import serve as serve_kube
+from tests.litellm_api_standin import KEY, Api
+from tests.litellm_api_standin import serve as serve_api
+
+CONFIG = """gateway: {{release: gw, namespace: ai, model_source: api, url: {url}}}
+bedrock: {{region: us-west-2, llm: [{{name: claude, model: m.claude}}]}}
+models:
+  vllm: [{{name: a}}, {{name: b}}]
+secrets:
+  salt_key: {{env: LITELLM_SALT_KEY}}
+"""
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> float:
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def names(api: Api) -> set[str]:
+    return {r["model_name"] for r in api.store.values() if r["model_info"].get(sync.MANAGED)}
+
+
+class World:
+    def __init__(self, cluster: Cluster, api: Api, config: Path, kc: Path) -> None:
+        self.cluster, self.api, self.config, self.kc = cluster, api, config, kc
+        self.options = Options(
+            config_path=config,
+            kubeconfig=kc,
+            debounce=0.2,
+            grace=1.5,
+            resync=60.0,
+            watch_timeout=1,
+            lease_duration=2.0,
+            backoff_max=0.5,
+            identity="first",
+        )
+
+    @contextmanager
+    def controller(self, **changes: Any) -> Iterator[Controller]:
+        options = replace(self.options, **changes)
+        c = Controller(
+            options,
+            lambda: auth.connect(auth.Connection(self.kc, None)),
+            env={"LITELLM_MASTER_KEY": KEY},
+        )
+        thread = threading.Thread(target=c.run, daemon=True)
+        thread.start()
+        try:
+            yield c
+        finally:
+            c.stop()
+            thread.join(10)
+            assert not thread.is_alive()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    cluster = Cluster()
+    cluster.namespaces.update({"vllm", "ai"})
+    cluster.put(pod("a-0", "vllm", {"app": "a"}))
+    cluster.put(service("a", "vllm", {"app": "a"}, 8000))
+    cluster.put(service("b", "vllm", {"app": "b"}, 8000))
+    api = Api(lag=0.1)
+    with serve_kube(cluster) as kube_url, serve_api(api) as api_url:
+        config = tmp_path / "config.yaml"
+        config.write_text(CONFIG.format(url=api_url))
+        yield World(cluster, api, config, kubeconfig(tmp_path / "kc", kube_url))
+
+
+def steady(world: World) -> None:
+    wait_until(lambda: names(world.api) == {"bedrock/claude", "vllm/a"})
+
+
+def test_a_pod_becoming_ready_is_added_within_debounce_plus_a_second(world: World) -> None:
+    world.cluster.put(pod("b-0", "vllm", {"app": "b"}, state="notready"))
+    with world.controller(watch_timeout=30):  # streamed as it happens, not at a reconnect
+        steady(world)
+        start = time.monotonic()
+        world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
+        wait_until(lambda: "vllm/b" in names(world.api))
+        assert time.monotonic() - start <= 0.2 + 1.0 + 0.5  # debounce + 1 s (+ a loaded CI)
+
+
+def test_a_short_notready_flap_removes_nothing(world: World) -> None:
+    with world.controller():
+        steady(world)
+        world.cluster.put(pod("a-0", "vllm", {"app": "a"}, state="notready"))
+        time.sleep(0.8)  # shorter than the grace
+        world.cluster.put(pod("a-0", "vllm", {"app": "a"}))
+        time.sleep(1.5)
+        assert not [w for w in world.api.writes() if "delete" in w]
+        assert "vllm/a" in names(world.api)
+
+
+def test_notready_past_the_grace_is_removed(world: World) -> None:
+    with world.controller():
+        steady(world)
+        start = time.monotonic()
+        world.cluster.put(pod("a-0", "vllm", {"app": "a"}, state="crashloop"))
+        wait_until(lambda: "vllm/a" not in names(world.api))
+        assert time.monotonic() - start >= 1.5  # not before the grace
+
+
+def test_a_deleted_pod_is_removed_at_once(world: World) -> None:
+    with world.controller():
+        steady(world)
+        start = time.monotonic()
+        world.cluster.delete("Pod", "vllm", "a-0")
+        wait_until(lambda: "vllm/a" not in names(world.api))
+        assert time.monotonic() - start < 1.5  # no grace for pods that are gone
+
+
+def test_a_pod_that_lost_its_ip_is_removed_at_once(world: World) -> None:
+    with world.controller():
+        steady(world)
+        start = time.monotonic()
+        world.cluster.put(pod("a-0", "vllm", {"app": "a"}, state="noip"))
+        wait_until(lambda: "vllm/a" not in names(world.api))
+        assert time.monotonic() - start < 1.5
+
+
+def test_410_gone_mid_watch_relists_and_misses_nothing(world: World) -> None:
+    with world.controller() as c:
+        steady(world)
+        restarts = c.metrics.watch_restarts._value.get()
+        world.cluster.compact()  # the watch's next version is too old: 410 Gone
+        world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
+        wait_until(lambda: "vllm/b" in names(world.api))
+        wait_until(lambda: c.metrics.watch_restarts._value.get() > restarts)
+
+
+def test_a_delete_lost_while_disconnected_is_healed_by_the_relist(world: World) -> None:
+    with world.controller():
+        steady(world)
+        world.cluster.lose_events = True
+        world.cluster.delete("Pod", "vllm", "a-0")  # no event reaches any watch
+        world.cluster.lose_events = False
+        time.sleep(0.5)
+        assert "vllm/a" in names(world.api)  # the watch never heard of it
+        world.cluster.compact()  # the reconnect gets 410 and lists again
+        wait_until(lambda: "vllm/a" not in names(world.api))
+
+
+def test_a_silently_stale_watch_is_healed_by_the_resync(world: World) -> None:
+    with world.controller(resync=2.0, watch_timeout=30):
+        steady(world)
+        world.cluster.stale = True  # watches go quiet without closing
+        world.cluster.delete("Pod", "vllm", "a-0")
+        waited = wait_until(lambda: "vllm/a" not in names(world.api))
+        assert waited <= 2.0 + 3.0
+
+
+def test_an_api_server_outage_writes_nothing_then_converges(world: World) -> None:
+    with world.controller():
+        steady(world)
+        before = len(world.api.writes())
+        world.cluster.down = True
+        world.cluster.delete("Pod", "vllm", "a-0")
+        time.sleep(1.5)
+        assert len(world.api.writes()) == before  # never from partial data
+        world.cluster.down = False
+        wait_until(lambda: "vllm/a" not in names(world.api))
+
+
+def test_two_controllers_one_writer(world: World) -> None:
+    with world.controller() as first, world.controller(identity="second") as second:
+        wait_until(lambda: first.leader or second.leader)
+        steady(world)
+        world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
+        wait_until(lambda: "vllm/b" in names(world.api))
+        time.sleep(0.5)
+        assert first.leader != second.leader
+        creates = [w for w in world.api.writes() if w == "POST /model/new"]
+        assert len(creates) == 3  # claude, a, b: each once
+    lease = world.cluster.leases["ai/llmgw-sync"]
+    assert lease["spec"]["holderIdentity"] == ""  # released on the way out
+
+
+def test_config_edits_are_picked_up_and_an_invalid_one_is_ignored(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    with world.controller():
+        steady(world)
+        good = world.config.read_text()
+        edited = world.config.with_suffix(".new")
+        edited.write_text(
+            good.replace(
+                "llm: [{name: claude, model: m.claude}]",
+                "llm: [{name: claude, model: m.claude}, {name: nova, model: m.nova}]",
+            )
+        )
+        edited.replace(world.config)  # an atomic swap, as a ConfigMap mount does
+        wait_until(lambda: "bedrock/nova" in names(world.api))
+        with caplog.at_level(logging.ERROR, logger="llmgw.watch"):
+            world.config.write_text("gateway: [not, a, mapping\n")
+            wait_until(lambda: "config change ignored" in caplog.text)
+        world.cluster.put(pod("b-0", "vllm", {"app": "b"}))  # the last good config still runs
+        wait_until(lambda: "vllm/b" in names(world.api))
+
+
+def test_health_ready_and_metrics(world: World) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with world.controller() as c:
+        server = serve_health(c, f"127.0.0.1:{port}")
+        try:
+            url = f"http://127.0.0.1:{port}"
+            assert urllib.request.urlopen(url + "/healthz", timeout=5).status == 200
+            steady(world)
+            wait_until(lambda: c.ready())
+            assert urllib.request.urlopen(url + "/readyz", timeout=5).status == 200
+            metrics = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+            for name in (
+                "llmgw_reconciles_total",
+                'llmgw_writes_total{kind="create"}',
+                "llmgw_models_served 2.0",
+                "llmgw_models_desired 3.0",
+                "llmgw_leader 1.0",
+                "llmgw_seconds_since_last_reconcile",
+            ):
+                assert name in metrics, name
+            world.cluster.down = True
+            wait_until(lambda: not c.ready())
+            try:
+                urllib.request.urlopen(url + "/readyz", timeout=5)
+                raise AssertionError("ready while the API server is down")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503
+        finally:
+            server.shutdown()
+
+
+def test_values_mode_upgrades_through_helm_no_more_often_than_the_minimum(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_helm: str
+) -> None:
+    from tests.conftest import REPO
+    from tests.fake_helm import FakeHelm, on_path
+
+    fake = FakeHelm(tmp_path / "helm", real=real_helm)
+    monkeypatch.setenv("PATH", on_path(fake.install()))
+    chart = REPO / "tests/charts/litellm-helm-1x"
+    world.config.write_text(
+        f"gateway: {{release: gw, namespace: ai, chart: {chart}}}\n"
+        "bedrock: {region: us-west-2, llm: [{name: claude, model: m.claude}]}\n"
+        "models:\n  vllm: [{name: a}, {name: b}]\n"
+        "secrets: {master_key: {secret: litellm-master, key: key}}\n"
+    )
+
+    def served() -> list[str]:
+        values = fake.state().get("values") or {}
+        return [m["model_name"] for m in values.get("proxy_config", {}).get("model_list", [])]
+
+    with world.controller(min_upgrade_interval=2.5) as c:
+        wait_until(lambda: served() == ["bedrock/claude", "vllm/a"])
+        first = c.last_upgrade  # when the first upgrade finished, by the controller's clock
+        world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
+        time.sleep(1.0)
+        if c.clock() - first < 2.5:  # within the interval: no second upgrade yet
+            assert len(fake.calls_of("upgrade")) == 1  # a flapping pod cannot loop it
+        wait_until(lambda: "vllm/b" in served())
+        assert c.last_upgrade - first >= 2.5
+        assert len(fake.calls_of("upgrade")) == 2
+
+
+def test_the_cli_stops_gracefully_on_sigterm_and_releases_the_lease(
+    world: World, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    log = tmp_path / "watch.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "llmgw"),
+                "-c",
+                str(world.config),
+                "sync",
+                "--watch",
+                "--kubeconfig",
+                str(world.kc),
+                "--debounce",
+                "0.2",
+                "--log-format",
+                "json",
+            ],
+            env={**os.environ, "LITELLM_MASTER_KEY": KEY},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: names(world.api) == {"bedrock/claude", "vllm/a"}, timeout=30)
+        wait_until(
+            lambda: (
+                world.cluster.leases.get("ai/llmgw-sync", {}).get("spec", {}).get("holderIdentity")
+            )
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert world.cluster.leases["ai/llmgw-sync"]["spec"]["holderIdentity"] == ""
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    messages = [line["message"] for line in lines]
+    assert "added vllm/a: 1/1 ready" in messages, messages
+    assert any(m.startswith("released the Lease") for m in messages)
+    assert KEY not in log.read_text()
