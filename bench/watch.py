@@ -54,10 +54,14 @@ def managed(api: Api) -> set[str]:
     return {r["model_name"] for r in api.store.values()}
 
 
-def latency(cluster: Cluster, api: Api, options: Options, kc: Path) -> None:
-    c = Controller(
-        options, lambda: auth.connect(auth.Connection(kc, None)), env={"LITELLM_MASTER_KEY": KEY}
+def controller(options: Options, kc: Path) -> Controller:
+    return Controller(
+        options, auth.connector(auth.Connection(kc, None)), env={"LITELLM_MASTER_KEY": KEY}
     )
+
+
+def latency(cluster: Cluster, api: Api, options: Options, kc: Path) -> None:
+    c = controller(options, kc)
     thread = threading.Thread(target=c.run, daemon=True)
     thread.start()
     times = []
@@ -80,9 +84,7 @@ def latency(cluster: Cluster, api: Api, options: Options, kc: Path) -> None:
 
 def idle(cluster: Cluster, options: Options, kc: Path) -> None:
     scaled = replace(options, resync=10.0, watch_timeout=10, lease_duration=15.0)
-    c = Controller(
-        scaled, lambda: auth.connect(auth.Connection(kc, None)), env={"LITELLM_MASTER_KEY": KEY}
-    )
+    c = controller(scaled, kc)
     thread = threading.Thread(target=c.run, daemon=True)
     thread.start()
     time.sleep(3.0)  # settled
@@ -102,9 +104,7 @@ def idle(cluster: Cluster, options: Options, kc: Path) -> None:
 
 
 def memory(cluster: Cluster, options: Options, kc: Path) -> None:
-    c = Controller(
-        options, lambda: auth.connect(auth.Connection(kc, None)), env={"LITELLM_MASTER_KEY": KEY}
-    )
+    c = controller(options, kc)
     c.start()
     gen = c.view["vllm"].generation
     tracemalloc.start()

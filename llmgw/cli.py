@@ -461,7 +461,7 @@ def _run_watch(options: WatchOptions, log_format: str) -> None:
 
     watch_mod.configure_logging("json" if log_format == "json" else "text")
     controller = watch_mod.Controller(
-        options, lambda: auth.connect(auth.Connection(options.kubeconfig, options.context))
+        options, auth.connector(auth.Connection(options.kubeconfig, options.context))
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: controller.stop())

@@ -225,13 +225,9 @@ class Plan:
 def _connector(settings: Settings, connect: Callable[[], Any] | None) -> Callable[[], Any]:
     if connect is not None:
         return connect
+    from llmgw.kube import auth
 
-    def _connect() -> Any:
-        from llmgw.kube import auth
-
-        return auth.connect(auth.Connection(settings.source.kubeconfig, settings.source.context))
-
-    return _connect
+    return auth.connector(auth.Connection(settings.source.kubeconfig, settings.source.context))
 
 
 def plan(
@@ -351,6 +347,7 @@ def run(
     connect: Callable[[], Any] | None = None,
 ) -> Outcome:
     env = os.environ if env is None else env
+    connect = _connector(settings, connect)  # one connection for the whole run
     p = plan(settings, ui, env, connect)
     if not p.preview.changes or settings.dry_run:
         outcome = Outcome(p.preview, applied=False, warnings=p.rendered.warnings, notes=p.notes)

@@ -285,7 +285,11 @@ def sync_models(
             "(llmgw deploy), so there is nothing to sync",
             hint="set gateway.model_source: api (see docs/sync.md) and run `llmgw deploy` once",
         )
-    connect = connect or _connector(settings)
+    if connect is None:
+        from llmgw.kube import auth
+
+        source = settings.source
+        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
     owner = sync.owner_of(config.gateway.namespace, config.gateway.release)
     desired = sync.desired_rows(integration.model_entries(config, models), owner)
     warnings += integration.router_plan(config, models).warnings
@@ -338,18 +342,3 @@ def sync_models(
             f"reloads from the database every {config.gateway.reload_interval_seconds} s"
         )
     return Outcome(p, True, gateway.where, p.writes, after, warnings, names)
-
-
-def _connector(settings: Settings) -> Callable[[], Any]:
-    cache: list[Any] = []
-
-    def connect() -> Any:
-        if not cache:
-            from llmgw.kube import auth
-
-            cache.append(
-                auth.connect(auth.Connection(settings.source.kubeconfig, settings.source.context))
-            )
-        return cache[0]
-
-    return connect

@@ -7,7 +7,7 @@ tested without touching the real ``~/.kube``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,3 +99,15 @@ def connect(
         )
     configuration.retries = 0
     return Cluster(client.ApiClient(configuration), configuration.host, context)
+
+
+def connector(conn: Connection) -> Callable[[], Cluster]:
+    """Connect on first use, once: commands that may never need the cluster do not pay for it."""
+    cache: list[Cluster] = []
+
+    def get() -> Cluster:
+        if not cache:
+            cache.append(connect(conn))
+        return cache[0]
+
+    return get
