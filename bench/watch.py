@@ -103,41 +103,31 @@ def idle(cluster: Cluster, options: Options, kc: Path) -> None:
     )
 
 
+def event(generation: int, i: int, state: str) -> tuple[object, ...]:
+    """A MODIFIED event of model i's pod, as a watch thread queues it."""
+    name = f"m{i % MODELS}"
+    return (
+        "event",
+        "vllm",
+        "pods",
+        generation,
+        "MODIFIED",
+        pod(f"{name}-0", "vllm", {"app": name}, state=state),
+    )
+
+
 def memory(cluster: Cluster, options: Options, kc: Path) -> None:
     c = controller(options, kc)
     c.start()
     gen = c.view["vllm"].generation
     tracemalloc.start()
     for i in range(1000):  # warm up
-        c._handle(
-            (
-                "event",
-                "vllm",
-                "pods",
-                gen,
-                "MODIFIED",
-                pod(f"m{i % MODELS}-0", "vllm", {"app": f"m{i % MODELS}"}),
-            )
-        )
+        c._handle(event(gen, i, "ready"))
     c.leader = False
     c.reconcile()
     base = tracemalloc.get_traced_memory()[0]
     for i in range(10_000):
-        c._handle(
-            (
-                "event",
-                "vllm",
-                "pods",
-                gen,
-                "MODIFIED",
-                pod(
-                    f"m{i % MODELS}-0",
-                    "vllm",
-                    {"app": f"m{i % MODELS}"},
-                    state="ready" if i % 2 else "notready",
-                ),
-            )
-        )
+        c._handle(event(gen, i, "ready" if i % 2 else "notready"))
         if i % 100 == 0:
             c.reconcile()
     after = tracemalloc.get_traced_memory()[0]
