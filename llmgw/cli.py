@@ -238,9 +238,7 @@ def render(
             raise typer.Exit(EXIT_DIFFERENCE)
         err.print(f"{out_path} is up to date")
         return
-    out.print_models(
-        result.discovery.models, f"Models in {result.discovery.state.source}", sys.stderr
-    )
+    out.print_models(list(result.state.models), f"Models in {result.source}", sys.stderr)
     pipeline.write_values(result, out_path)
     served = result.model_names
     err.print(f"wrote {out_path} with {len(served)} models: {', '.join(served)}", markup=False)
@@ -296,18 +294,21 @@ def deploy(
     """Render, preview, and roll the gateway out with helm upgrade --install."""
     from llmgw import deploy as deploy_mod
     from llmgw import pipeline
+    from llmgw.targets import values
 
     settings = deploy_mod.Settings(
-        config_path=_config_path(ctx, config),
+        values.Settings(
+            config_path=_config_path(ctx, config),
+            template=template,
+            out=out_path,
+            release=release,
+            namespace=namespace,
+            chart=chart,
+            chart_version=chart_version,
+            timeout=timeout,
+            wait=wait,
+        ),
         source=pipeline.Source(pods_from, kubeconfig, kube_context),
-        template=template,
-        out=out_path,
-        release=release,
-        namespace=namespace,
-        chart=chart,
-        chart_version=chart_version,
-        timeout=timeout,
-        wait=wait,
         dry_run=dry_run,
         yes=yes,
         allow_removal=allow_removal,
@@ -576,9 +577,10 @@ def add_bedrock_model(
     from llmgw import deploy as deploy_mod
     from llmgw import pipeline
     from llmgw.errors import EXIT_EXTERNAL
+    from llmgw.targets import values
 
     settings = deploy_mod.Settings(
-        config_path=path, source=pipeline.Source(pods_from, kubeconfig, kube_context), yes=yes
+        values.Settings(path), source=pipeline.Source(pods_from, kubeconfig, kube_context), yes=yes
     )
     try:
         _run_deploy(settings, verbose=False)

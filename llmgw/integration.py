@@ -9,36 +9,34 @@ environment is passed in, so inline secrets are read once, at the edge.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from llmgw import desired
+from llmgw import gateway as gateway_mod
 from llmgw.config import (
     BedrockModel,
     Config,
-    Deployment,
     ExternalRedis,
     SecretRef,
     resolve_secret,
 )
+from llmgw.desired import DesiredState, RouterPlan, litellm_model
 from llmgw.discovery import DiscoveredModel
 from llmgw.engines import ENGINE_NAMES, ENGINES
-
-
-def master_key_env(config: Config) -> str:
-    """The variable the chart sets from its master key Secret; general_settings reads it.
-
-    litellm-helm sets PROXY_MASTER_KEY; the litellm chart sets LITELLM_MASTER_KEY (and
-    PROXY_MASTER_KEY too, for configs carried over), so its config reads its own name.
-    """
-    return "LITELLM_MASTER_KEY" if config.gateway.chart_kind == "litellm" else "PROXY_MASTER_KEY"
 
 
 def build(
     config: Config, discovered: Sequence[DiscoveredModel], env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
+    """The object for the desired state of ``config`` and ``discovered``."""
+    return template_object(desired.build(config, discovered), env)
+
+
+def template_object(state: DesiredState, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = env or {}
-    plan = router_plan(config, discovered)
-    models = model_entries(config, discovered)
+    config, discovered = state.config, state.models
+    plan = state.router
+    models = list(state.entries)
     o11y = _o11y(config)
     gateway = _gateway(config)
     # Plain (not secret) variables the gateway pods need: o11y endpoints, an external Redis.
@@ -49,7 +47,7 @@ def build(
         "llm-model": _self_hosted(config, discovered),
         "models": models,
         "router": plan.settings,
-        "proxy_config": proxy_config(config, models, plan.settings, o11y),
+        "proxy_config": proxy_config(config, models, plan, o11y),
         "o11y": o11y,
         "secrets": _secrets(config, env),
         "warnings": plan.warnings,
@@ -78,7 +76,7 @@ def _redis_env(config: Config) -> dict[str, str]:
 def proxy_config(
     config: Config,
     models: Sequence[Mapping[str, Any]],
-    router: Mapping[str, Any],
+    router: RouterPlan,
     o11y: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The LiteLLM proxy's config.yaml, the same for both charts (only where it goes differs).
@@ -87,7 +85,7 @@ def proxy_config(
     """
     gw = config.gateway
     general: dict[str, Any] = {
-        "master_key": f"os.environ/{master_key_env(config)}",
+        "master_key": f"os.environ/{gateway_mod.master_key_env(config)}",
         "store_model_in_db": gw.store_model_in_db,
         "store_prompts_in_spend_logs": gw.store_prompts_in_spend_logs,
     }
@@ -120,147 +118,16 @@ def proxy_config(
             }
             for m in models
         ]
-    if router:
-        out["router_settings"] = dict(router)
+    if router.settings:
+        out["router_settings"] = dict(router.settings)
     out["general_settings"] = general
     out["litellm_settings"] = settings
     return out
 
 
-# -- public names, groups and the router ----------------------------------------------------
-
-
-def served(config: Config, discovered: Sequence[DiscoveredModel]) -> list[Deployment]:
-    """The deployments the gateway routes to now: Bedrock models with deploy: true, and
-    self-hosted ones with deploy: true and a ready pod."""
-    ready = {(d.engine, d.name) for d in discovered if d.ready}
-    return [
-        d
-        for d in config.deployments()
-        if d.model.deploy and (d.kind == "bedrock" or (d.kind, d.model.name) in ready)
-    ]
-
-
-def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list[dict[str, Any]]:
-    """One model_list entry per served deployment, in config order: what the template writes.
-
-    Deployments sharing a public name become one LiteLLM model group (several entries, one
-    ``model_name``); ``weight``/``order``/``rpm``/``tpm`` go into ``litellm_params``, where
-    LiteLLM's router reads them.
-    """
-    found = {(d.engine, d.name): d for d in discovered}
-    out: list[dict[str, Any]] = []
-    for d in served(config, discovered):
-        model = d.model
-        namespace = ""
-        if isinstance(model, BedrockModel):
-            region = model.region or config.bedrock.region
-            params: dict[str, Any] = {
-                "model": litellm_model("bedrock", model.model),
-                "aws_region_name": region,
-            }
-            info: dict[str, Any] = {"mode": d.mode}
-        else:
-            f = found[(d.kind, model.name)]
-            namespace = f.namespace
-            params = {
-                "model": litellm_model(ENGINES[d.kind].provider, f.served_name),
-                "api_base": f.api_base,
-            }
-            info = {"mode": d.mode, **model.model_info}
-        params.update(model.routing_params())
-        params.update(model.litellm_params)
-        out.append(
-            {
-                "public_name": d.public_name,
-                "name": model.name,
-                "kind": d.kind,
-                "namespace": namespace,
-                "mode": d.mode,
-                "litellm_params": params,
-                "model_info": info,
-            }
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class RouterPlan:
-    #: ``router_settings`` as LiteLLM reads them (only what is set).
-    settings: dict[str, Any]
-    #: Public name → the served name that answers for it while it is down.
-    aliases: dict[str, str]
-    warnings: list[str]
-
-
-def router_plan(config: Config, discovered: Sequence[DiscoveredModel]) -> RouterPlan:
-    """Router settings for what is served now.
-
-    Fallback targets that are not served in this render are left out of the chain (a chain
-    left empty is dropped); a public name with no ready deployment but a served fallback
-    keeps answering through ``model_group_alias`` to its first served target, until its pods
-    are back and the next render restores it.
-    """
-    router = config.router
-    up = {d.public_name for d in served(config, discovered)}
-    wanted = {d.public_name for d in config.deployments() if d.model.deploy}
-    warnings: list[str] = []
-    settings: dict[str, Any] = {}
-    for key in ("routing_strategy", "num_retries", "timeout", "allowed_fails", "cooldown_time"):
-        value = getattr(router, key)
-        if value is not None:
-            settings[key] = value
-    aliases: dict[str, str] = {}
-    for key in ("fallbacks", "context_window_fallbacks"):
-        chains: list[dict[str, list[str]]] = []
-        for source, targets in getattr(router, key).items():
-            live = [t for t in targets if t in up]
-            for target in targets:
-                if target not in up:
-                    warnings.append(
-                        f"{key}: {target} is not served in this render; left out of "
-                        f"{source}'s chain"
-                    )
-            if not live:
-                if targets:
-                    warnings.append(f"{key}: {source} has no served target; chain dropped")
-                continue
-            if source in up:
-                chains.append({source: live})
-            elif key == "fallbacks" and source in wanted:
-                aliases[source] = live[0]
-                warnings.append(f"{source} → {live[0]} while {source} is down")
-        if chains:
-            settings[key] = chains
-    if aliases:
-        settings["model_group_alias"] = aliases
-    return RouterPlan(settings, aliases, warnings)
-
-
-def litellm_model(provider: str, served_name: str) -> str:
-    return f"{provider}/{served_name}"
-
-
-def gateway_service(config: Config, release: str | None = None) -> str:
-    """The Service in front of the gateway (port 4000), as each chart names it."""
-    gw = config.gateway
-    release = release or gw.release
-    if gw.chart_kind == "litellm":
-        # <release>-litellm, and -gateway for the gateway component when componentized.
-        return f"{release}-litellm" + ("" if gw.mode == "monolith" else "-gateway")
-    # litellm-helm names its Service after the release, plus "-litellm" unless it has it.
-    return release if "litellm" in release else f"{release}-litellm"
-
-
-def gateway_host(config: Config) -> str:
-    """The ingress host: ``gateway.host``, else ``litellm.<domain>``, else none."""
-    gw = config.gateway
-    return gw.host or (f"litellm.{gw.domain}" if gw.domain else "")
-
-
 def _gateway(config: Config) -> dict[str, Any]:
     gw = config.gateway
-    host = gateway_host(config)
+    host = gateway_mod.host(config)
     https = bool(host)
     annotations: dict[str, str] = {}
     if "alb" in gw.ingress_class:
@@ -391,7 +258,7 @@ def secret_refs(config: Config) -> list[tuple[str, SecretRef, str]]:
     """
     s = config.secrets
     refs: list[tuple[str, SecretRef | None, str]] = [
-        (master_key_env(config), s.master_key, "secrets.master_key"),
+        (gateway_mod.master_key_env(config), s.master_key, "secrets.master_key"),
         ("LITELLM_SALT_KEY", s.salt_key, "secrets.salt_key"),
         ("UI_USERNAME", s.ui_username, "secrets.ui_username"),
         ("UI_PASSWORD", s.ui_password, "secrets.ui_password"),
@@ -439,7 +306,7 @@ def _secrets(config: Config, env: Mapping[str, str]) -> dict[str, Any]:
     """
     inline = config.secrets.mode == "inline"
     managed = config.managed_secret_name()
-    master_env = master_key_env(config)
+    master_env = gateway_mod.master_key_env(config)
     masterkey: dict[str, str] = {}
     env_values: dict[str, str] = {}
     key_refs: list[dict[str, str]] = []

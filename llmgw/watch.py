@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llmgw import config as config_mod
-from llmgw import discovery, integration, pipeline
+from llmgw import desired, discovery, inputs, targets
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import LlmgwError
 from llmgw.state import ClusterState, Obj
+from llmgw.targets import base
 
 log = logging.getLogger("llmgw.watch")
 
@@ -112,8 +113,8 @@ class Metrics:
 
 
 class Controller:
-    """The loop. ``apply`` is the write path: the management API (model_source: api) or the
-    deploy path (values); injected in tests with the real ones behind stand-ins."""
+    """The loop. It writes through the target of the config in force (``targets.for_config``):
+    the management API (model_source: api) or the chart values and helm (values)."""
 
     def __init__(
         self,
@@ -142,6 +143,8 @@ class Controller:
         self.next_lease = 0.0
         self.cluster: Any = None
         self.elector: Any = None
+        self.target: base.Target[Any] | None = None
+        self.target_config: config_mod.Config | None = None
 
     # -- the outside ------------------------------------------------------------------------
 
@@ -320,9 +323,9 @@ class Controller:
         self.metrics.reconciles.inc()
         models = self.desired(discovery.discover(self.config, self.state()), now)
         if self.options.probe and self.cluster is not None:
-            models = pipeline.probe_models(self.cluster, models, lambda m: False)
+            models = inputs.probe_models(self.cluster, models, lambda m: False)
         ready = {(m.engine, m.name) for m in models if m.ready and m.deploy}
-        serving = len(integration.served(self.config, models))
+        serving = len(desired.served(self.config, models))
         self.metrics.desired.set(sum(1 for d in self.config.deployments() if d.model.deploy))
         if not self.leader:
             log.debug("not the leader: nothing written")
@@ -358,49 +361,38 @@ class Controller:
         return done
 
     def _apply(self, models: list[DiscoveredModel], now: float) -> bool:
-        if self.config.gateway.model_source == "api":
-            from llmgw import syncer
-
-            settings = syncer.Settings(
-                self.options.config_path,
-                pipeline.Source(),
-                gateway_url=self.options.gateway_url,
-                yes=True,
-                allow_removal=True,  # the grace is the guard here
-                confirm=False,
-            )
-            outcome = syncer.sync_models(
-                self.config, models, settings, _Quiet(), self.env, lambda: self.cluster
-            )
-            for kind, n in (
-                ("create", len(outcome.plan.create)),
-                ("change", len(outcome.plan.change)),
-                ("delete", len(outcome.plan.delete)),
-            ):
-                if n and outcome.applied:
-                    self.metrics.writes.labels(kind).inc(n)
-            return True
-        wait = self.last_upgrade + self.options.min_upgrade_interval - now
-        if wait > 0:
-            log.info("next helm upgrade in %.0f s at the earliest (--min-upgrade-interval)", wait)
-            self._mark_dirty(wait)
-            return False
-        from llmgw import deploy
-
-        state = self.state()
-        upgrade = deploy.Settings(
-            config_path=self.options.config_path,
-            source=pipeline.Source(
-                kubeconfig=self.options.kubeconfig, context=self.options.context, state=state
-            ),
-            yes=True,
-            allow_removal=True,
-        )
-        rolled = deploy.run(upgrade, _Quiet(), self.env, lambda: self.cluster)
-        if rolled.applied:
-            self.last_upgrade = self.clock()
-            self.metrics.writes.labels("upgrade").inc()
+        target = self._target()
+        if target.restarts:
+            wait = self.last_upgrade + self.options.min_upgrade_interval - now
+            if wait > 0:
+                log.info(
+                    "next %s in %.0f s at the earliest (--min-upgrade-interval)", target.verb, wait
+                )
+                self._mark_dirty(wait)
+                return False
+        # allow_removal: the grace is the guard here.
+        policy = base.Policy(yes=True, allow_removal=True)
+        result = base.converge(target, desired.build(self.config, models), policy, _Quiet())
+        if result.applied:
+            if target.restarts:
+                self.last_upgrade = self.clock()
+            for kind, n in result.plan.counts.items():
+                self.metrics.writes.labels(kind).inc(n)
         return True
+
+    def _target(self) -> base.Target[Any]:
+        """The target for the config in force, made anew when the config changes."""
+        if self.target is None or self.target_config is not self.config:
+            self.target = targets.for_config(
+                self.config,
+                self.options.config_path,
+                self.env,
+                lambda: self.cluster,
+                self.options.gateway_url,
+                self.options.context,
+            )
+            self.target_config = self.config
+        return self.target
 
     # -- the loop ---------------------------------------------------------------------------
 

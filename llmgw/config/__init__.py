@@ -1,0 +1,52 @@
+"""The config.yaml schema (``schema``) and its loader (``load``), under one name.
+
+Stages import ``llmgw.config``; the split inside is for readers: the schema says what a config
+may hold, the loader maps every problem to ``file:line:column``.
+"""
+
+from llmgw.config.load import load, parse
+from llmgw.config.schema import (
+    Autoscaling,
+    Bedrock,
+    BedrockModel,
+    Config,
+    Deployment,
+    ExistingDatabase,
+    ExternalRedis,
+    Gateway,
+    Langfuse,
+    Models,
+    O11y,
+    Phoenix,
+    Router,
+    Routing,
+    SecretRef,
+    Secrets,
+    SelfHostedModel,
+    ServiceAccount,
+    resolve_secret,
+)
+
+__all__ = [
+    "Autoscaling",
+    "Bedrock",
+    "BedrockModel",
+    "Config",
+    "Deployment",
+    "ExistingDatabase",
+    "ExternalRedis",
+    "Gateway",
+    "Langfuse",
+    "Models",
+    "O11y",
+    "Phoenix",
+    "Router",
+    "Routing",
+    "SecretRef",
+    "Secrets",
+    "SelfHostedModel",
+    "ServiceAccount",
+    "load",
+    "parse",
+    "resolve_secret",
+]

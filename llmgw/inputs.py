@@ -1,0 +1,105 @@
+"""What every run reads first: the config and the cluster (a snapshot, the live API, or the
+controller's watched view), turned into discovered models.
+
+Nothing here prints or decides what the gateway serves (that is ``desired``); the cluster is
+read through exactly one source, and the live API's client is imported only when it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmgw import config as config_mod
+from llmgw import desired, discovery
+from llmgw.config import Config
+from llmgw.desired import DesiredState
+from llmgw.discovery import DiscoveredModel
+from llmgw.errors import ExternalError, InputError
+from llmgw.state import ClusterState
+
+if TYPE_CHECKING:
+    from llmgw.kube.auth import Cluster
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where cluster state comes from."""
+
+    pods_from: Path | None = None
+    kubeconfig: Path | None = None
+    context: str | None = None
+    #: State already read (the controller's watched view): used as it is.
+    state: ClusterState | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    config: Config
+    state: ClusterState
+    models: list[DiscoveredModel]
+
+    @cached_property
+    def desired(self) -> DesiredState:
+        return desired.build(self.config, self.models)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the router will do about it: fallbacks left out, names answered by another."""
+        return list(self.desired.warnings)
+
+
+def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
+    config = config_mod.load(config_path)
+    if source.state is not None:
+        return Discovery(config, source.state, discovery.discover(config, source.state))
+    if source.pods_from is not None:
+        if probe:
+            raise InputError(
+                "--probe asks the running engines, so it needs the cluster, not --pods-from"
+            )
+        from llmgw import snapshot
+
+        state = snapshot.load(source.pods_from)
+        return Discovery(config, state, discovery.discover(config, state))
+    from llmgw.kube import auth, read
+
+    cluster = auth.connect(auth.Connection(source.kubeconfig, source.context))
+    state = read.read_state(cluster, discovery.wanted(config))
+    models = discovery.discover(config, state)
+    if probe:
+        configured = {
+            (engine.name, m.name) for engine, _i, m in config.models.by_engine() if m.served_name
+        }
+        models = probe_models(cluster, models, lambda m: (m.engine, m.name) in configured)
+    return Discovery(config, state, models)
+
+
+def probe_models(
+    cluster: Cluster,
+    models: list[DiscoveredModel],
+    configured: Callable[[DiscoveredModel], bool],
+) -> list[DiscoveredModel]:
+    """Ask each ready model's engine what it serves (``--probe``), and apply the answers."""
+    from llmgw.kube import read
+
+    targets = discovery.probe_targets(models)
+    answers = read.probe(cluster, [t for _m, t in targets])
+    by_model = {id(m): a for (m, _t), a in zip(targets, answers, strict=True)}
+    return discovery.apply_probe(models, by_model, configured)
+
+
+def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
+    """Refuse to act on partial cluster data unless asked; return the warnings to show."""
+    if not state.problems:
+        return []
+    if not allow_partial:
+        raise ExternalError(
+            "cluster data is incomplete, refusing to render from it:\n  "
+            + "\n  ".join(state.problems),
+            hint="retry, or pass --allow-partial to render without the models listed there",
+        )
+    return [f"rendering from partial data; missing: {p}" for p in state.problems]

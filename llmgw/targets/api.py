@@ -1,0 +1,298 @@
+"""The api target: the desired state as rows in the gateway's database, through LiteLLM's
+management API, with no pod restart.
+
+``sync.plan`` (pure) says what to create, change and delete among the rows llmgw owns; this
+module reads the rows the gateway serves, writes the plan with bounded concurrency (removals
+last, and only when everything new is in), and reads back until every replica shows it (each
+reloads from the database on its own interval).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from llmgw import sync
+from llmgw.config import Config
+from llmgw.desired import DesiredState
+from llmgw.errors import ExternalError
+from llmgw.litellm_api import ApiError, Gateway
+from llmgw.review import Preview, Reporter
+from llmgw.targets.base import Result
+
+#: Writes sent at once: the API round trips dominate a sync, the gateway's database the load.
+CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class Plan:
+    rows: sync.SyncPlan
+    preview: Preview
+    #: The public names the gateway serves through its database once this plan is applied.
+    names: list[str]
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.rows.writes)
+
+    @property
+    def writes(self) -> int:
+        return self.rows.writes
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {
+            "create": len(self.rows.create),
+            "change": len(self.rows.change),
+            "delete": len(self.rows.delete),
+        }
+        return {k: n for k, n in counts.items() if n}
+
+
+@dataclass(frozen=True)
+class Applied:
+    writes: int
+    #: Seconds until every replica showed the writes; None when they did not within the bound
+    #: (or were not asked: ``confirm=False``).
+    converged_after: float | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def preview_of(p: sync.SyncPlan) -> Preview:
+    """The plan in the common words: models added, removed, changed by public name."""
+    return Preview(new_install=False, added=p.added, removed=p.removed, changed=p.changed)
+
+
+class ApiTarget:
+    verb = "sync"
+    restarts = False
+    refusal = "the sync would drop models the gateway serves"
+
+    def __init__(
+        self,
+        config: Config,
+        open_gateway: Callable[[], Gateway],
+        confirm: bool = True,
+        confirm_timeout: float | None = None,
+    ) -> None:
+        """``confirm``: read back until the replicas agree. The controller skips it: its next
+        reconcile checks the gateway anyway, and its loop must not block on reloads."""
+        self.config = config
+        self.open_gateway = open_gateway
+        self.gateway: Gateway | None = None
+        self.confirm = confirm
+        self.confirm_timeout = confirm_timeout
+        self.owner = sync.owner_of(config.gateway.namespace, config.gateway.release)
+
+    @property
+    def where(self) -> str:
+        return self.gateway.where if self.gateway is not None else ""
+
+    def _gateway(self) -> Gateway:
+        if self.gateway is None:
+            self.gateway = self.open_gateway()
+        return self.gateway
+
+    def plan(self, state: DesiredState, ui: Reporter) -> Plan:
+        desired = sync.desired_rows(state.entries, self.owner)
+        gateway = self._gateway()
+        ui.phase("read the gateway's models")
+        rows = sync.plan(desired, gateway.models(), self.owner)
+        names = list(dict.fromkeys(str(r["model_name"]) for r in desired))
+        return Plan(rows, preview_of(rows), names)
+
+    def question(self, plan: Plan) -> str:
+        return f"Apply {plan.writes} writes to {self.where}?"
+
+    def apply(self, plan: Plan, ui: Reporter) -> Applied:
+        gateway = self._gateway()
+        p = plan.rows
+        ui.phase("write through the management API")
+        done, failed = apply(gateway, p)
+        if failed:
+            raise ExternalError(
+                f"{gateway.where}: {done} of {p.writes} writes applied; failed: "
+                + "; ".join(failed[:5])
+                + (f"; … and {len(failed) - 5} more" if len(failed) > 5 else ""),
+                hint="fix the cause and run `llmgw sync` again: it picks up where this one stopped",
+            )
+        if not self.confirm:
+            return Applied(p.writes, None)
+        ui.phase("confirm on the replicas")
+        expected: dict[str, str | None] = {
+            _id(r): r["model_info"][sync.SPEC] for r in [*p.create, *(c.desired for c in p.change)]
+        }
+        expected.update({_id(r): None for r in p.delete})
+        interval = self.config.gateway.reload_interval_seconds
+        timeout = self.confirm_timeout
+        if timeout is None:
+            timeout = 3 * interval + 5.0
+        after = confirm(gateway, expected, timeout)
+        warnings = []
+        if after is None:
+            warnings.append(
+                f"applied, but not every replica showed the change within {timeout:.0f} s; each "
+                f"reloads from the database every {interval} s"
+            )
+        return Applied(p.writes, after, warnings)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    plan: sync.SyncPlan
+    applied: bool
+    where: str = ""
+    writes: int = 0
+    #: Seconds until every replica showed the writes; None when they did not within the bound.
+    converged_after: float | None = None
+    warnings: list[str] = field(default_factory=list)
+    #: The public names the gateway serves through its database after this run.
+    names: list[str] = field(default_factory=list)
+
+
+def outcome(target: ApiTarget, result: Result[Any], warnings: list[str] | None = None) -> Outcome:
+    """A converge through the api target, in the words ``sync`` and ``deploy`` report."""
+    state_warnings = list(warnings or [])
+    plan = result.plan
+    applied: Applied | None = result.detail
+    if applied is None:
+        return Outcome(plan.rows, False, target.where, warnings=state_warnings, names=plan.names)
+    return Outcome(
+        plan.rows,
+        True,
+        target.where,
+        applied.writes,
+        applied.converged_after,
+        [*state_warnings, *applied.warnings],
+        plan.names,
+    )
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _id(row: Mapping[str, Any]) -> str:
+    return str((row.get("model_info") or {}).get("id"))
+
+
+def _create(gateway: Gateway, row: dict[str, Any]) -> None:
+    try:
+        gateway.create(row)
+    except ApiError as exc:
+        # An existing id answers 400 or 500 (by version); "saved to the database, but not
+        # live in this pod" is a write that landed. Read back before calling it a failure.
+        if "saved to the database" in exc.message:
+            return
+        if exc.status not in (400, 409, 500):
+            raise
+        found = _read_back(gateway, _id(row))
+        if found is None:
+            raise
+        if (found.get("model_info") or {}).get(sync.SPEC) != row["model_info"][sync.SPEC]:
+            gateway.update(_id(row), row)
+
+
+def _read_back(
+    gateway: Gateway, model_id: str, tries: int = 8, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any] | None:
+    """The row by id, asking again a few times: a read may land on a replica that has not
+    reloaded the database yet (reads spread over the replicas behind the Service)."""
+    for attempt in range(tries):
+        found = gateway.model(model_id)
+        if found is not None:
+            return found
+        if attempt + 1 < tries:
+            sleep(0.25)
+    return None
+
+
+def _delete(gateway: Gateway, model_id: str) -> None:
+    try:
+        gateway.delete(model_id)
+    except ApiError as exc:
+        if exc.status == 400 and "not found" in exc.message:
+            return  # already gone: the goal
+        raise
+
+
+def _change(gateway: Gateway, change: sync.Change) -> None:
+    if change.how == "patch":
+        gateway.update(_id(change.desired), change.desired)
+    else:  # a param must go, and no endpoint clears one
+        _delete(gateway, _id(change.desired))
+        _create(gateway, change.desired)
+
+
+def apply(gateway: Gateway, p: sync.SyncPlan) -> tuple[int, list[str]]:
+    """Creates and changes (bounded concurrency), then deletes; (writes done, failures)."""
+    jobs: list[tuple[str, Callable[[], None]]] = []
+    for row in p.create:
+        jobs.append((f"create {row['model_name']}", partial(_create, gateway, row)))
+    for change in p.change:
+        jobs.append((f"change {change.desired['model_name']}", partial(_change, gateway, change)))
+    done, failed = _run(jobs)
+    if not failed:  # removals last, and only when everything new is in
+        deletes = [
+            (f"delete {row.get('model_name')}", partial(_delete, gateway, _id(row)))
+            for row in p.delete
+        ]
+        more, failed = _run(deletes)
+        done += more
+    return done, failed
+
+
+def _run(jobs: Sequence[tuple[str, Callable[[], None]]]) -> tuple[int, list[str]]:
+    def one(job: tuple[str, Callable[[], None]]) -> str:
+        # A refused key, no database or an unreachable gateway (ExternalError) ends the run
+        # with its own message and fix; only what LiteLLM answered about one row is collected.
+        what, call = job
+        try:
+            call()
+        except ApiError as exc:
+            return f"{what}: {exc}"
+        return ""
+
+    if not jobs:
+        return 0, []
+    with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(jobs))) as pool:
+        results = list(pool.map(one, jobs))
+    return sum(1 for r in results if not r), [r for r in results if r]
+
+
+def confirm(
+    gateway: Gateway,
+    expected: Mapping[str, str | None],
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float | None:
+    """Seconds until three reads in a row show ``expected`` (id → spec, None: gone).
+
+    Reads are spread over the replicas behind the Service, and each replica reloads the
+    database on its own interval, so one good read proves little; three in a row do.
+    """
+    start = clock()
+    streak, first_good = 0, 0.0
+    while True:
+        rows = {_id(r): r for r in gateway.models()}
+        good = all(
+            (rows.get(i) is None)
+            if want is None
+            else (rows.get(i, {}).get("model_info") or {}).get(sync.SPEC) == want
+            for i, want in expected.items()
+        )
+        now = clock() - start
+        if good:
+            first_good = first_good if streak else now
+            streak += 1
+            if streak >= 3:
+                return first_good
+        else:
+            streak = 0
+        if now > timeout:
+            return None
+        sleep(0.2)

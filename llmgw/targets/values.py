@@ -1,0 +1,301 @@
+"""The values target: the desired state as the LiteLLM chart's values, rolled out by helm.
+
+``render`` turns the desired state into the values text (template, validation, secrets); the
+target reads the live release's values, previews the difference, and applies it: the chart
+check (``helm template``), the Secret llmgw manages, ``helm upgrade --install``, and only then
+the values file on disk. Nothing outside is touched before every check has passed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from llmgw import files, helm, integration, yamlout, yamlsrc
+from llmgw import gateway as gateway_mod
+from llmgw import render as render_mod
+from llmgw.config import Config
+from llmgw.desired import DesiredState
+from llmgw.errors import InputError, RefusedError
+from llmgw.redact import redact
+from llmgw.render import chart_kind_of, model_names, models_by_name
+from llmgw.review import Preview, Reporter
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    state: DesiredState
+    integration: dict[str, Any]
+    text: str
+    #: ``text`` parsed: the chart values.
+    values: dict[str, Any]
+    #: Secret values the text carries (inline mode), for masking anything shown.
+    secrets: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: (pod env var, environment variable, key path) of secrets whose variable is not set.
+    unset: list[tuple[str, str, str]] = field(default_factory=list)
+    #: What the cluster state was read from (a snapshot file, a context), for messages.
+    source: str = ""
+
+    @property
+    def model_names(self) -> list[str]:
+        """The public model names the values serve."""
+        return model_names(self.values)
+
+
+def render(
+    state: DesiredState,
+    config_path: Path,
+    env: Mapping[str, str],
+    template: Path | None = None,
+    placeholders: bool = False,
+    source: str = "",
+) -> Rendered:
+    """``placeholders``: render even when secret variables are not set (a preview), with a
+    placeholder where an inline secret would be; ``Rendered.unset`` names them."""
+    config = state.config
+    unset = integration.unset_secret_vars(config, env)
+    if placeholders and unset:
+        env = {**env, **{var: f"(unset {var})" for _name, var, _path in unset}}
+    obj = integration.template_object(state, env)
+    secrets = integration.inline_secret_values(obj)
+    chosen = template or render_mod.default_template(config.gateway.chart_kind)
+    text = render_mod.render(chosen, obj, config_path.name, secrets)
+    values = yamlsrc.load(text, config_path)
+    return Rendered(state, obj, text, values, secrets, list(obj["warnings"]), unset, source)
+
+
+# -- the preview ----------------------------------------------------------------------------
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if path.endswith("proxy_config.model_list"):
+                continue
+            out.update(_flatten(item, path))
+        return out
+    return {prefix: value} if prefix else {}
+
+
+def preview(
+    live: Mapping[str, Any] | None, new: Mapping[str, Any], secrets: Sequence[str]
+) -> Preview:
+    """What applying ``new`` over the live release's values would change, secrets masked."""
+    old_models, new_models = models_by_name(live), models_by_name(new)
+    old_flat, new_flat = _flatten(dict(live or {})), _flatten(dict(new))
+    other = sorted(k for k in set(old_flat) | set(new_flat) if old_flat.get(k) != new_flat.get(k))
+    old_text = yamlout.document(dict(live)) if live else ""
+    new_text = yamlout.document(dict(new))
+    diff = "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile="live release values",
+            tofile="new values",
+        )
+    )
+    return Preview(
+        new_install=live is None,
+        added=[m for m in new_models if m not in old_models],
+        removed=[m for m in old_models if m not in new_models],
+        changed=[m for m in new_models if m in old_models and new_models[m] != old_models[m]],
+        other=other if live is not None else [],
+        diff=redact(diff, secrets),
+    )
+
+
+def managed_secret_data(
+    config: Config,
+    env: Mapping[str, str],
+    stored: Callable[[], Mapping[str, str] | None] | None,
+) -> tuple[dict[str, str], list[str]]:
+    """Keys and values of the Secret llmgw manages (reference mode), and notes.
+
+    A variable that is not set keeps the value the Secret already holds in the cluster
+    (``stored()`` reads it; None for a preview, which needs no values); only a first install
+    needs every value. The whole set is applied, so updating one key never drops another.
+    """
+    if config.secrets.mode != "reference":
+        return {}, []
+    unset = integration.unset_secret_vars(config, env)
+    data = {
+        name: env[ref.env]
+        for name, ref, _path in integration.secret_refs(config)
+        if ref.env is not None and env.get(ref.env)
+    }
+    secret = config.managed_secret_name()
+    if not unset:
+        return data, []
+    if stored is None:
+        return data, [
+            f"{var} is not set: the real deploy needs it ({path}) unless the Secret {secret} "
+            f"already holds {name}"
+            for name, var, path in unset
+        ]
+    held = stored() or {}
+    notes: list[str] = []
+    missing: list[tuple[str, str, str]] = []
+    for name, var, path in unset:
+        if name in held:
+            data[name] = held[name]
+            notes.append(f"{var} is not set: keeping the {name} the Secret {secret} holds")
+        else:
+            missing.append((name, var, path))
+    if missing:
+        names = ", ".join(f"{var} ({path})" for _name, var, path in missing)
+        raise InputError(
+            f"environment variables not set, and the Secret {secret} does not hold them yet: "
+            f"{names}",
+            hint="export them before deploying: a first install needs every value "
+            f"(export {missing[0][1]}=…)",
+        )
+    return data, notes
+
+
+# -- the target -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    template: Path | None = None
+    out: Path = Path("values.rendered.yaml")
+    release: str | None = None
+    namespace: str | None = None
+    chart: str | None = None
+    chart_version: str | None = None
+    timeout: str = "10m"
+    wait: bool = True
+    kube_context: str | None = None
+    #: Only a preview will follow: secrets need not be set, the managed Secret is not read.
+    preview_only: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything checked and decided, nothing outside touched yet."""
+
+    rendered: Rendered
+    release: helm.Release
+    helm: helm.Helm
+    preview: Preview
+    secret_data: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> bool:
+        return self.preview.changes
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"upgrade": 1} if self.changes else {}
+
+
+@dataclass(frozen=True)
+class Applied:
+    revision: int | None
+    models: list[str]
+    url: str
+    port_forward: str
+
+
+class ValuesTarget:
+    verb = "deploy"
+    restarts = True
+    refusal = "the new values would drop models the live release serves"
+
+    def __init__(
+        self, settings: Settings, env: Mapping[str, str], connect: Callable[[], Any]
+    ) -> None:
+        self.settings = settings
+        self.env = env
+        self.connect = connect
+
+    def plan(self, state: DesiredState, ui: Reporter) -> Plan:
+        """Render, read the live release, preview; refuse a chart kind switch."""
+        s = self.settings
+        ui.phase("render")
+        rendered = render(state, s.config_path, self.env, s.template, s.preview_only)
+        config = state.config
+        gw = config.gateway
+        release = helm.Release(
+            name=s.release or gw.release,
+            namespace=s.namespace or gw.namespace,
+            chart=s.chart or gw.chart,
+            version=s.chart_version or gw.chart_version,
+            values_file=s.out,
+            timeout=s.timeout,
+            wait=s.wait,
+            kube_context=s.kube_context,
+        )
+        helm.check_chart(release.chart, release.version)
+
+        def stored() -> Mapping[str, str] | None:
+            from llmgw.kube import write
+
+            ui.phase("read the managed Secret")
+            return write.read_secret(
+                self.connect(), release.namespace, config.managed_secret_name()
+            )
+
+        secret_data, notes = managed_secret_data(
+            config, self.env, None if s.preview_only else stored
+        )
+        h = helm.find()
+        ui.phase("read live release")
+        live = helm.live_values(h, release)
+        if live is not None and chart_kind_of(live) != gw.chart_kind:
+            raise RefusedError(
+                f"release {release.name} runs the {chart_kind_of(live)} chart; the config asks "
+                f"for the {gw.chart_kind} chart, whose values differ in almost every key: "
+                "switching is a new install, not an upgrade",
+                hint="install the new chart under another release (gateway.release, or "
+                "--release), move clients to it, then `helm uninstall` the old one",
+            )
+        masked = [*rendered.secrets, *secret_data.values()]
+        return Plan(
+            rendered, release, h, preview(live, rendered.values, masked), secret_data, notes
+        )
+
+    def question(self, plan: Plan) -> str:
+        return f"Apply to release {plan.release.name} in namespace {plan.release.namespace}?"
+
+    def apply(self, plan: Plan, ui: Reporter) -> Applied:
+        """Chart check, the managed Secret, helm upgrade; the values file only after success."""
+        rendered, release = plan.rendered, plan.release
+        config = rendered.state.config
+        out = self.settings.out
+        staging = out.with_name(f".{out.name}.deploy")
+        files.write_atomic(staging, rendered.text, private=True)
+        try:
+            staged = replace(release, values_file=staging)
+            ui.phase("chart check")
+            masked = [*rendered.secrets, *plan.secret_data.values()]
+            helm.template(plan.helm, staged, masked)
+            if plan.secret_data:
+                ui.phase("secrets")
+                from llmgw.kube import write
+
+                write.apply_secret(
+                    self.connect(),
+                    release.namespace,
+                    config.managed_secret_name(),
+                    plan.secret_data,
+                )
+            ui.phase("helm upgrade and rollout")
+            helm.upgrade(plan.helm, staged, masked)
+            files.write_atomic(out, rendered.text, private=bool(rendered.secrets))
+        finally:
+            staging.unlink(missing_ok=True)
+        url, forward = gateway_mod.access(config, release.name, release.namespace)
+        return Applied(
+            helm.revision(plan.helm, release), model_names(rendered.values), url, forward
+        )
