@@ -109,8 +109,11 @@ def proxy_config(
             params["ssl"] = True
         settings.update(cache=True, cache_params=params)
     out: dict[str, Any] = {}
-    if gw.model_source == "values":  # with `api`, llmgw sync writes them into the database
-        out["model_list"] = [
+    # Always a list, an empty one with `api` (llmgw sync writes the models into the
+    # database): the chart's own values carry demo models, and helm merges maps, so values
+    # without model_list would keep them in the gateway's config.
+    out["model_list"] = (
+        [
             {
                 "model_name": m["public_name"],
                 "litellm_params": dict(m["litellm_params"]),
@@ -118,8 +121,14 @@ def proxy_config(
             }
             for m in models
         ]
-    if router.settings:
-        out["router_settings"] = dict(router.settings)
+        if gw.model_source == "values"
+        else []
+    )
+    # With `api` the settings that follow the cluster (fallbacks, aliases for down names)
+    # live in the database: LiteLLM 1.108 refuses /config/update for keys the file sets.
+    settings_in_file = router.settings if gw.model_source == "values" else router.fixed
+    if settings_in_file:
+        out["router_settings"] = dict(settings_in_file)
     out["general_settings"] = general
     out["litellm_settings"] = settings
     return out
@@ -159,6 +168,7 @@ def _gateway(config: Config) -> dict[str, Any]:
         redis["bundled"] = True
     return {
         "chart_kind": gw.chart_kind,
+        "model_source": gw.model_source,
         "mode": gw.mode,
         "release": gw.release,
         "namespace": gw.namespace,

@@ -1,15 +1,18 @@
 """The adapter for LiteLLM's management API: requests, auth, and its known quirks as errors.
 
-Behaviour it relies on (LiteLLM 1.100.x, the management endpoints in
-``litellm/proxy/management_endpoints/model_management_endpoints.py``):
+Behaviour it relies on (LiteLLM 1.100.5 and 1.108.7, run here over a storage shim):
 
 - ``GET /model/info[?litellm_model_id=ID]`` answers from the replica's memory; each row has
-  ``model_info.id`` and ``model_info.db_model`` (false for config-file models).
-- ``POST /model/new`` stores ``model_info.id`` as the row's key. An existing id answers 400 or
-  500 depending on the version; newer versions answer 500 "saved to the database, but not live
-  in this pod" when the write landed but this replica has not loaded it.
-- ``PATCH /model/{id}/update`` merges; no endpoint can clear one param (delete + create does).
+  ``model_info.id`` and ``model_info.db_model`` (false for config-file models); stored params
+  come back decrypted, some secret values masked. For every ``model_group_alias`` entry it
+  also lists copies of the target's rows under the alias name, with the same ``model_info``.
+- ``POST /model/new`` stores ``model_info.id`` as the row's key; an existing id answers 500
+  "Failed to add model to db"; 500 "saved to the database, but … not live in this pod" means
+  the row was written but the router dropped the deployment (invalid params).
 - ``POST /model/delete {id}`` answers 400 "… not found in db" for unknown and config models.
+- ``GET /router/settings`` gives the replica's live router settings (``current_values``);
+  ``POST /config/update {"router_settings": …}`` merges the given keys into the database row
+  every replica re-reads on its reload (1.108.7 refuses keys the config file sets).
 - writes without a database answer 500 "No DB Connected" or "Set STORE_MODEL_IN_DB='True'".
 - the key is accepted as ``Authorization: Bearer`` or ``x-litellm-api-key``; through the
   Kubernetes API server's service proxy only the latter reaches the proxy.
@@ -148,6 +151,15 @@ def _message(body: Any) -> str:
     return one_line(body, 300)
 
 
+#: What LiteLLM answers when it keeps no models in a database, by version and endpoint.
+_NO_DATABASE = (
+    "STORE_MODEL_IN_DB",
+    "No DB Connected",
+    "DB not connected",
+    "only supported for DB-stored models",
+)
+
+
 class Gateway:
     """The management API of one gateway; ``where`` and ``key_source`` name it in errors."""
 
@@ -166,16 +178,23 @@ class Gateway:
                 f"{self.where}: {response.status}: the gateway refused the master key ({message})",
                 hint=f"the key comes from {self.key_source}: check it is the gateway's master key",
             )
-        if "STORE_MODEL_IN_DB" in message or "No DB Connected" in message:
+        if any(word in message for word in _NO_DATABASE):
             raise ExternalError(
                 f"{self.where}: the gateway stores no models in a database ({message})",
                 hint="set gateway.model_source: api and run `llmgw deploy` (it sets "
                 "store_model_in_db and STORE_MODEL_IN_DB=True, with a database and salt key)",
             )
-        if response.status == 404 and path.startswith("/model"):
+        if "is set in the config file" in message:
+            raise ExternalError(
+                f"{self.where}: the gateway's config file sets router settings llmgw keeps in "
+                f"its database ({message})",
+                hint="run `llmgw deploy` once: its values leave fallbacks and aliases out of the "
+                "config file, so they can follow the cluster",
+            )
+        if response.status == 404 and "not found on proxy" not in message:
             raise ExternalError(
                 f"{self.where}: {path.split('?')[0]} not found: is this a LiteLLM proxy?",
-                hint="check gateway.url / --gateway-url",
+                hint="check gateway.url / --gateway-url (llmgw needs LiteLLM 1.100 or newer)",
             )
         raise ApiError(response.status, message)
 
@@ -200,8 +219,15 @@ class Gateway:
     def create(self, row: Mapping[str, Any]) -> None:
         self._call("POST", "/model/new", dict(row))
 
-    def update(self, model_id: str, row: Mapping[str, Any]) -> None:
-        self._call("PATCH", f"/model/{quote(model_id)}/update", dict(row))
+    def router_settings(self) -> dict[str, Any]:
+        """The router settings this replica runs with now."""
+        body = self._call("GET", "/router/settings")
+        values = body.get("current_values") if isinstance(body, Mapping) else None
+        return dict(values) if isinstance(values, Mapping) else {}
+
+    def update_router(self, settings: Mapping[str, Any]) -> None:
+        """Merge ``settings`` into the router settings every replica reloads."""
+        self._call("POST", "/config/update", {"router_settings": dict(settings)})
 
     def delete(self, model_id: str) -> None:
         self._call("POST", "/model/delete", {"id": model_id})

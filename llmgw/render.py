@@ -48,7 +48,9 @@ def render(
     """
     try:
         output = _render(template, integration, source_name)
-        validate(output, template)
+        gateway = integration.get("gateway")
+        in_db = isinstance(gateway, Mapping) and gateway.get("model_source") == "api"
+        validate(output, template, models_in_db=in_db)
     except InputError as exc:
         raise InputError(
             redact(exc.message, secrets), hint=exc.hint and redact(exc.hint, secrets)
@@ -139,8 +141,11 @@ _NO_V1 = frozenset({"ollama", "ollama_chat"})
 _NEEDS_API_BASE = frozenset({"hosted_vllm", "ollama", "ollama_chat"})
 
 
-def validate(output: str, template: Path) -> None:
-    """Check the rendered values are YAML a LiteLLM proxy will start with and route."""
+def validate(output: str, template: Path, models_in_db: bool = False) -> None:
+    """Check the rendered values are YAML a LiteLLM proxy will start with and route.
+
+    ``models_in_db``: the models go into the proxy's database (``gateway.model_source:
+    api``), so the file's model_list is empty on purpose."""
     values = yamlsrc.load(output, Path(f"{template} (rendered)"))
     where = f"{template} (rendered)"
     if not isinstance(values, dict):
@@ -150,8 +155,7 @@ def validate(output: str, template: Path) -> None:
     if not isinstance(proxy, dict):
         raise InputError(f"{where}: {path} is missing or not a mapping")
     model_list = proxy.get("model_list")
-    general = proxy.get("general_settings")
-    if model_list is None and isinstance(general, dict) and general.get("store_model_in_db"):
+    if models_in_db and model_list == []:
         return  # models come from the proxy's database (gateway.model_source: api)
     if not isinstance(model_list, list) or not model_list:
         raise InputError(
@@ -227,6 +231,12 @@ def proxy_config_of(values: Mapping[str, Any] | None) -> Any:
     for key in PROXY_CONFIG_PATHS[chart_kind_of(values)].split("."):
         node = node.get(key) if isinstance(node, Mapping) else None
     return node
+
+
+def has_model_list(values: Mapping[str, Any] | None) -> bool:
+    """Whether the values set ``model_list`` at all (without it the chart's default stays)."""
+    proxy = proxy_config_of(values)
+    return isinstance(proxy, Mapping) and "model_list" in proxy
 
 
 def model_list(values: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:

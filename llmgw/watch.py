@@ -481,6 +481,8 @@ class _Quiet:
         ):
             for name in names:
                 log.info("%s %s", label, name)
+        for key in preview.other:
+            log.info("set %s", key)
 
     def confirm(self, question: str) -> bool | None:
         return True

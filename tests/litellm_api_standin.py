@@ -1,7 +1,9 @@
-"""A LiteLLM management-API stand-in on loopback, written from LiteLLM's documented behaviour.
+"""A LiteLLM management-API stand-in on loopback, for the faults the real proxy cannot be
+made to show on demand: a 500 on the Nth write, a router that drops a deployment ("not
+live"), no database, a replica that has not reloaded, and the like.
 
-The real proxy cannot run with a database on these machines (its Prisma engine is downloaded
-at install time from a host no machine here reaches), so the API is tested against this.
+Everything the real proxy does by itself is tested against the real proxy over the storage
+shim (tests/litellm_db.py, tests/test_e2e_sync_db.py); this stand-in follows what it does.
 
 Two replicas sit behind one URL (requests alternate) and share one store, the database. The
 replica that takes a write sees it at once; the other only after it reloads (``lag`` seconds),
@@ -30,6 +32,7 @@ KEY = "sk-standin-master"
 @dataclass
 class Replica:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    router: dict[str, Any] = field(default_factory=dict)
     loaded_at: float = 0.0
 
 
@@ -39,9 +42,11 @@ class Api:
     lag: float = 0.3
     #: The database: id → row as stored.
     store: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The database's router_settings row.
+    router: dict[str, Any] = field(default_factory=dict)
     config_models: list[dict[str, Any]] = field(default_factory=list)
     replicas: list[Replica] = field(default_factory=lambda: [Replica(), Replica()])
-    #: Switch on with a name: existing_400, existing_500, not_live, no_db, store_off,
+    #: Switch on with a name: router_in_file, not_live, no_db, store_off,
     #: fail_after (N writes succeed, then every write answers 500), and stale_list (the next N
     #: lists come from a replica that has loaded no database row yet).
     faults: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +73,7 @@ class Api:
         self.turn += 1
         if time.monotonic() - replica.loaded_at >= self.lag:
             replica.rows = copy.deepcopy(self.store)
+            replica.router = copy.deepcopy(self.router)
             replica.loaded_at = time.monotonic()
         return replica
 
@@ -117,7 +123,12 @@ class _Handler(loopback.JsonHandler):
         api = self.api
         rows = [_public(r, True) for r in replica.rows.values()]
         rows += [_public(r, False) for r in api.config_models]
-        if url.path == "/model/info":
+        # As LiteLLM does: each alias lists copies of its target's rows under its own name.
+        for alias, target in (replica.router.get("model_group_alias") or {}).items():
+            rows += [{**r, "model_name": alias} for r in rows if r["model_name"] == target]
+        if url.path == "/router/settings":
+            self.send_json(200, {"current_values": {"num_retries": 0, **replica.router}})
+        elif url.path == "/model/info":
             wanted = parse_qs(url.query).get("litellm_model_id", [None])[0]
             if wanted is not None:
                 rows = [r for r in rows if r["model_info"].get("id") == wanted]
@@ -134,9 +145,12 @@ class _Handler(loopback.JsonHandler):
     def _write(self, path: str, body: dict[str, Any], replica: Replica) -> None:
         api, faults = self.api, self.api.faults
         if faults.get("no_db"):
+            text = faults["no_db"]
             self._error(
                 500,
-                "No DB Connected. Here's how to do it - https://docs.litellm.ai/docs/proxy/virtual_keys",
+                text
+                if isinstance(text, str)
+                else "No DB Connected. Here's how to do it - https://docs.litellm.ai/docs/proxy/virtual_keys",
             )
             return
         if faults.get("store_off"):
@@ -147,13 +161,21 @@ class _Handler(loopback.JsonHandler):
                 self._error(500, "injected failure")
                 return
             faults["fail_after"] -= 1
-        if path == "/model/new":
+        if path == "/config/update" and faults.get("router_in_file"):  # as LiteLLM 1.108 answers
+            keys = sorted(body.get("router_settings") or {})
+            self._error(
+                400,
+                f"router_settings key '{keys[0]}' is set in the config file and cannot be "
+                "changed here.",
+            )
+        elif path == "/config/update":
+            api.router.update(body.get("router_settings") or {})
+            replica.router = copy.deepcopy(api.router)
+            self.send_json(200, {"message": "Config updated successfully"})
+        elif path == "/model/new":
             row_id = str(body.get("model_info", {}).get("id") or uuid.uuid4())
             if row_id in api.store:
-                status = 500 if faults.get("existing_500") else 400
-                self._error(
-                    status, f"Unique constraint failed on the fields: (`model_id`) {row_id}"
-                )
+                self._error(500, "Failed to add model to db. Check your server logs.")
                 return
             row = {
                 "model_name": body["model_name"],

@@ -14,6 +14,7 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests import loopback
 
@@ -23,6 +24,9 @@ class Seen:
     path: str
     model: str
     authorization: str
+    #: The host the client asked for, when it came through this server as its HTTP proxy
+    #: (``HTTP_PROXY``): the Service name the gateway routed to, e.g. ``llama-8b.vllm:8000``.
+    host: str = ""
 
 
 @dataclass
@@ -34,6 +38,13 @@ class Engines:
     #: When set, every request's connection is dropped unanswered, as a dead backend's is
     #: (pooled keep-alive connections included, which a closed listener would still serve).
     down: bool = False
+    #: As a forward proxy: hosts whose requests are dropped unanswered (one backend dead).
+    down_hosts: set[str] = field(default_factory=set)
+
+    def hosts(self) -> list[str]:
+        """The hosts requests reached through the forward proxy, in order."""
+        with self.lock:
+            return [s.host for s in self.seen if s.host]
 
     def models(self) -> list[str]:
         """The model names requests asked for (Langfuse ingestion left out)."""
@@ -66,10 +77,17 @@ class _Handler(loopback.JsonHandler):
         self.send_json(status, body)
 
     def _record(self, model: str) -> None:
+        host = urlsplit(self.path).netloc
         with self.engines.lock:
-            self.engines.seen.append(Seen(self.path, model, self.headers.get("Authorization", "")))
+            self.engines.seen.append(
+                Seen(self.path, model, self.headers.get("Authorization", ""), host)
+            )
 
     def _dropped(self) -> bool:
+        if urlsplit(self.path).netloc in self.engines.down_hosts:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
         if not self.engines.down:
             return False
         self.close_connection = True
@@ -92,7 +110,7 @@ class _Handler(loopback.JsonHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         model = str(body.get("model", ""))
-        path = self.path.split("?")[0]
+        path = urlsplit(self.path).path  # a forward proxy's request line has the whole URL
         if self.engines.fail and path.endswith(("/chat/completions", "/embeddings")):
             self._record(model)
             self._send(

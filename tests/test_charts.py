@@ -33,6 +33,20 @@ CASES = {
         "all",
         None,
     ),
+    # api mode: the models go through the management API; the chart's demo models must not
+    # reach the ConfigMap through helm's map merge (the stand-ins carry the real defaults).
+    "example in api mode on litellm-helm 1.x": (
+        REPO / "config.example.yaml",
+        "litellm-helm-1x",
+        None,
+        "api",
+    ),
+    "example in api mode on litellm-helm 0.x": (
+        REPO / "config.example.yaml",
+        "mini-litellm",
+        None,
+        "api",
+    ),
     "litellm chart, monolith": (REPO / "tests/e2e/litellm-chart.yaml", "litellm", "all", None),
     "litellm chart, componentized": (
         REPO / "tests/e2e/litellm-chart.yaml",
@@ -49,7 +63,15 @@ def helm(real_helm: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def rendered(tmp_path: Path, case: str) -> tuple[dict[str, Any], Path]:
     config, _chart, snap, mode = CASES[case]
-    if mode:
+    if mode == "api":
+        text = config.read_text().replace(
+            "  release: litellm\n", "  release: litellm\n  model_source: api\n"
+        )
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            text.replace("secrets:\n", "secrets:\n  salt_key: {env: LITELLM_SALT_KEY}\n")
+        )
+    elif mode:
         text = config.read_text().replace("mode: monolith", f"mode: {mode}")
         config = tmp_path / "config.yaml"
         config.write_text(text)
@@ -94,7 +116,11 @@ def test_every_config_templates_and_the_configmap_is_the_proxy_config(
     else:
         name = "rel-config"
     assert list(maps) == [name]
-    assert yaml.safe_load(maps[name]["data"]["config.yaml"]) == render.proxy_config_of(values)
+    mounted = yaml.safe_load(maps[name]["data"]["config.yaml"])
+    assert mounted == render.proxy_config_of(values)
+    # Exactly llmgw's models: in values mode the rendered list, in api mode none at all.
+    expected = [] if "api mode" in case else render.model_list(values)
+    assert mounted["model_list"] == expected and (expected or "api mode" in case)
 
 
 def test_each_chart_refuses_the_other_kinds_values(real_helm: str, tmp_path: Path) -> None:
@@ -209,21 +235,69 @@ def test_the_controller_chart_config_validates_with_llmgw(real_helm: str, tmp_pa
     assert config.load(mounted).gateway.model_source == "api"
 
 
-def test_the_controller_chart_takes_the_config_file_as_it_is(real_helm: str) -> None:
+def api_mode(tmp_path: Path, source: Path) -> Path:
+    text = source.read_text()
+    text = text.replace("gateway:\n", "gateway:\n  model_source: api\n", 1)
+    text = text.replace(
+        "secrets:\n", "secrets:\n  salt_key: {secret: litellm-salt, key: salt}\n", 1
+    )
+    path = tmp_path / source.name
+    path.write_text(text)
+    return path
+
+
+def test_the_controller_chart_takes_the_config_file_as_it_is(
+    real_helm: str, tmp_path: Path
+) -> None:
     """`helm install … --set-file config=config.yaml`, as the docs say."""
+    config_file = api_mode(tmp_path, REPO / "tests/e2e/litellm-chart.yaml")
+    result = helm(real_helm, "template", "s", SYNC_CHART, "--set-file", f"config={config_file}")
+    assert result.returncode == 0, result.stderr
+    config = next(d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap")
+    assert config["data"]["config.yaml"].strip() == config_file.read_text().strip()
+
+
+@pytest.mark.parametrize(
+    "source", [REPO / "config.example.yaml", REPO / "tests/e2e/litellm-chart.yaml"]
+)
+def test_the_controller_reads_the_master_key_where_deploy_writes_it(
+    real_helm: str, tmp_path: Path, source: Path
+) -> None:
+    """litellm-helm keeps it as PROXY_MASTER_KEY, the litellm chart as LITELLM_MASTER_KEY."""
+    from llmgw import config as config_mod
+    from llmgw import gateway
+
+    config_file = api_mode(tmp_path, source)
+    cfg = config_mod.load(config_file)
+    result = helm(real_helm, "template", "s", SYNC_CHART, "--set-file", f"config={config_file}")
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    container = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    (key_env,) = [e for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})]
+    assert key_env["name"] == cfg.secrets.master_key.env
+    assert key_env["valueFrom"]["secretKeyRef"] == {
+        "name": cfg.managed_secret_name(),
+        "key": gateway.master_key_env(cfg),
+    }
+    gateway_role = next(
+        d for d in docs if d["kind"] == "Role" and d["metadata"]["name"].endswith("-gateway")
+    )
+    assert gateway_role["rules"][0]["resourceNames"] == [cfg.managed_secret_name()]
+
+
+def test_the_controller_chart_refuses_a_values_mode_config(real_helm: str) -> None:
     result = helm(
         real_helm,
         "template",
         "s",
         SYNC_CHART,
         "--set-file",
-        f"config={REPO / 'tests/e2e/litellm-chart.yaml'}",
+        f"config={REPO / 'config.example.yaml'}",
     )
-    assert result.returncode == 0, result.stderr
-    config = next(d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "ConfigMap")
+    assert result.returncode == 1
     assert (
-        config["data"]["config.yaml"].strip()
-        == (REPO / "tests/e2e/litellm-chart.yaml").read_text().strip()
+        "config: gateway.model_source must be api: this chart runs `llmgw sync --watch` without helm inside"
+        in result.stderr
     )
-    empty = helm(real_helm, "template", "s", SYNC_CHART)
-    assert empty.returncode != 0 and "config is empty" in empty.stderr

@@ -630,12 +630,21 @@ def test_deploy_in_api_mode_rolls_the_settings_then_syncs(
         result = deploy(cli, cfg, kc, tmp_path, "--yes")
         assert result.code == 0, result.err
         values = fake.state()["values"]
-        assert "model_list" not in values["proxy_config"]
+        # An explicitly empty list: without one the chart's demo models would stay.
+        assert values["proxy_config"]["model_list"] == []
+        # Fallbacks and the alias for the down qwen3 follow the cluster: in the database.
+        assert values["proxy_config"]["router_settings"] == {
+            "routing_strategy": "simple-shuffle",
+            "num_retries": 2,
+        }
+        assert standin.router["model_group_alias"] == {
+            "vllm/qwen3-8b-fp8-neuron": "sglang/qwen2-5-7b-instruct"
+        }
         assert (
             values["proxy_config"]["general_settings"]["proxy_config_reload_interval_seconds"] == 10
         )
         assert values["envVars"]["STORE_MODEL_IN_DB"] == "True"
-        assert "synced 8 model writes to" in result.err, result.err
+        assert "synced 9 model writes to" in result.err, result.err  # 8 rows, the router
         assert len(standin.store) == 8  # 8 served deployments; mistral-7b-instruct has two
         assert result.err.count("WARNING: vllm/qwen3-8b-fp8-neuron →") == 1
         assert "deployed litellm revision 1 with 7 models: " in result.err

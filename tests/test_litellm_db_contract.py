@@ -62,7 +62,9 @@ def test_the_sync_scenario_on_a_real_gateway(tmp_path: Path) -> None:
     assert first.converged_after is not None or not first.plan.writes
     assert _run(tmp_path, 8000, "{name: a}, {name: b}").plan.writes == 0
     moved = _run(tmp_path, 9000, "{name: a}, {name: b}")
-    assert [c.how for c in moved.plan.change] == ["patch"] and moved.converged_after is not None
+    assert moved.plan.changed == ["vllm/a"] and moved.converged_after is not None
+    assert [r["model_name"] for r in moved.plan.create] == ["vllm/a"]
+    assert [r["model_name"] for r in moved.plan.delete] == ["vllm/a"]
     removed = _run(tmp_path, 9000, "{name: a}", allow_removal=True)
     assert [r["model_name"] for r in removed.plan.delete] == ["vllm/b"]
     last = _run(tmp_path, 9000, "{name: a}")

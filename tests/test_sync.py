@@ -41,7 +41,9 @@ def test_ids_are_deterministic_and_distinct() -> None:
     )
     info = a[0]["model_info"]
     assert info[sync.MANAGED] is True and info[sync.OWNER] == OWNER
-    assert info[sync.KEYS] == ["api_base", "model"]
+    # A changed deployment is a new row: created before the old one goes.
+    changed = sync.desired_rows([entry("a", timeout=30)], OWNER)[0]["model_info"]["id"]
+    assert changed != info["id"]
 
 
 def test_in_step_means_no_writes_even_with_stripped_params() -> None:
@@ -50,20 +52,60 @@ def test_in_step_means_no_writes_even_with_stripped_params() -> None:
     assert p.writes == 0 and not (p.added or p.removed or p.changed)
 
 
-def test_create_patch_replace_delete() -> None:
+def test_a_change_is_a_new_row_and_the_old_one_deleted() -> None:
     before = sync.desired_rows([entry("a"), entry("b", timeout=30), entry("c")], OWNER)
     after = sync.desired_rows(
         [entry("a", api_base="http://a.vllm:9000/v1"), entry("b"), entry("d")], OWNER
     )
     p = sync.plan(after, stored(before), OWNER)
-    assert [r["model_name"] for r in p.create] == ["vllm/d"]
-    assert [(c.desired["model_name"], c.how) for c in p.change] == [
-        ("vllm/a", "patch"),
-        ("vllm/b", "replace"),  # timeout must go: no endpoint clears a param
-    ]
-    assert [r["model_name"] for r in p.delete] == ["vllm/c"]
+    assert [r["model_name"] for r in p.create] == ["vllm/a", "vllm/b", "vllm/d"]
+    assert [r["model_name"] for r in p.delete] == ["vllm/a", "vllm/b", "vllm/c"]
     assert (p.added, p.removed, p.changed) == (["vllm/d"], ["vllm/c"], ["vllm/a", "vllm/b"])
-    assert p.writes == 1 + 1 + 2 + 1
+    assert p.writes == 6
+
+
+def test_a_model_info_key_removed_from_the_config_leaves_the_row() -> None:
+    """PATCH merges model_info: a key once sent would stay. A new row has only what is sent."""
+    with_key = entry("a")
+    with_key["model_info"] = {"mode": "chat", "team": "x"}
+    before = sync.desired_rows([with_key], OWNER)
+    after = sync.desired_rows([entry("a")], OWNER)
+    p = sync.plan(after, stored(before), OWNER)
+    assert [r["model_info"] for r in p.create] == [after[0]["model_info"]]
+    assert "team" not in p.create[0]["model_info"]
+    assert [r["model_info"]["id"] for r in p.delete] == [before[0]["model_info"]["id"]]
+
+
+def alias_copy(row: dict[str, Any], alias: str) -> dict[str, Any]:
+    """What /model/info lists for a model_group_alias entry: the target's row, renamed."""
+    return {**row, "model_name": alias}
+
+
+def test_an_alias_copy_is_neither_ours_to_delete_nor_a_served_name() -> None:
+    desired = sync.desired_rows([entry("a"), entry("b")], OWNER)
+    listed = stored(desired)
+    listed.append(alias_copy(listed[1], "vllm/down"))  # vllm/down answered by vllm/b
+    router = {"model_group_alias": {"vllm/down": "vllm/b"}, "fallbacks": []}
+    p = sync.plan(desired, listed, OWNER, router, router)
+    assert p.writes == 0 and (p.added, p.removed, p.changed) == ([], [], [])
+    assert p.unmanaged == []
+
+
+def test_router_settings_follow_and_are_written_whole() -> None:
+    desired = sync.desired_rows([entry("a"), entry("b")], OWNER)
+    listed = [*stored(desired), alias_copy(stored(desired)[1], "vllm/down")]
+    live = {"model_group_alias": {"vllm/down": "vllm/b"}, "num_retries": 2}
+    # vllm/down is back: its alias goes; every key llmgw keeps is written, empty ones too.
+    p = sync.plan(desired, listed, OWNER, {"fallbacks": [{"vllm/a": ["vllm/b"]}]}, live)
+    assert p.router == {
+        "fallbacks": [{"vllm/a": ["vllm/b"]}],
+        "context_window_fallbacks": [],
+        "model_group_alias": {},
+    }
+    assert p.router_changes == ["router_settings.fallbacks", "router_settings.model_group_alias"]
+    assert p.writes == 1 and not p.removed
+    # Not asked about the router (None): it is left as it is.
+    assert sync.plan(desired, listed, OWNER, None, live).router is None
 
 
 def test_only_our_rows_are_ever_touched() -> None:

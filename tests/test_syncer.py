@@ -94,7 +94,7 @@ def test_first_sync_creates_and_a_second_writes_nothing(
     assert run(cli, cfg, snap, "--dry-run").code == 0
 
 
-def test_a_changed_api_base_is_one_patch(
+def test_a_changed_api_base_is_a_new_row_made_before_the_old_goes(
     cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
 ) -> None:
     standin, _url = api
@@ -104,13 +104,9 @@ def test_a_changed_api_base_is_one_patch(
     preview = run(cli, cfg, moved, "--dry-run")
     assert preview.code == 1 and "model changed: vllm/a" in preview.out, preview.err
     assert run(cli, cfg, moved, "--yes").code == 0
-    assert standin.writes()[before:] == [
-        f"PATCH /model/{next(i for i, r in ours(standin).items() if r['model_name'] == 'vllm/a')}/update"
-    ]
-    assert any(
-        r["litellm_params"].get("api_base") == "http://a.vllm:9000/v1"
-        for r in ours(standin).values()
-    )
+    assert standin.writes()[before:] == ["POST /model/new", "POST /model/delete"]
+    a_rows = [r for r in ours(standin).values() if r["model_name"] == "vllm/a"]
+    assert [r["litellm_params"]["api_base"] for r in a_rows] == ["http://a.vllm:9000/v1"]
 
 
 def test_a_param_that_must_go_is_delete_and_create(
@@ -122,7 +118,7 @@ def test_a_param_that_must_go_is_delete_and_create(
     before = len(standin.writes())
     cfg.write_text(cfg.read_text().replace(", litellm_params: {timeout: 30}", ""))
     assert run(cli, cfg, snap, "--yes").code == 0
-    assert standin.writes()[before:] == ["POST /model/delete", "POST /model/new"]
+    assert standin.writes()[before:] == ["POST /model/new", "POST /model/delete"]
     b = next(r for r in ours(standin).values() if r["model_name"] == "vllm/b")
     assert "timeout" not in b["litellm_params"]
 
@@ -186,15 +182,20 @@ def test_create_of_an_existing_id_reads_back(
     assert len(ours(standin)) == 3
 
 
-def test_saved_but_not_live_in_this_pod_is_a_success(
+def test_saved_but_not_live_in_this_pod_is_a_failure_and_the_row_is_taken_out(
     cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
 ) -> None:
+    """The router dropped the deployment (invalid params): no replica serves it."""
     standin, _url = api
     standin.faults["not_live"] = True
     result = run(cli, cfg, cluster_file(tmp_path), "--yes")
-    assert result.code == 0, result.err
-    assert "all replicas within" in result.err
-    assert len(ours(standin)) == 3
+    assert result.code == 3, result.err
+    assert "0 of 3 writes applied" in result.err
+    assert (
+        "create vllm/a: 500 the gateway's router rejected 'hosted_vllm/org/a', so no replica "
+        "would serve it; the row was removed again" in result.err
+    )
+    assert ours(standin) == {}  # the next run starts clean, and says the same
 
 
 @pytest.mark.parametrize(
@@ -205,12 +206,21 @@ def test_saved_but_not_live_in_this_pod_is_a_success(
             "store_off",
             "the gateway stores no models in a database (Set `'STORE_MODEL_IN_DB='True'`",
         ),
+        # What other LiteLLM versions and endpoints answer without a database.
+        ("DB not connected", "the gateway stores no models in a database (DB not connected"),
+        (
+            "Model updates only supported for DB-stored models",
+            "the gateway stores no models in a database (Model updates only supported",
+        ),
     ],
 )
 def test_no_database_is_exit_3_with_the_fix(
     cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path, fault: str, said: str
 ) -> None:
-    api[0].faults[fault] = True
+    if fault in ("no_db", "store_off"):
+        api[0].faults[fault] = True
+    else:
+        api[0].faults["no_db"] = fault  # the text it answers with
     result = run(cli, cfg, cluster_file(tmp_path), "--yes")
     assert result.code == 3, result.err
     assert (
@@ -294,3 +304,56 @@ def test_through_the_api_servers_service_proxy_with_the_key_from_a_secret(
     assert "synced 3 writes to service ai/gw-litellm through cluster" in result.err
     assert len(ours(standin)) == 3
     assert any("/services/gw-litellm:4000/proxy/model/info" in r for r in cluster.requests)
+
+
+def test_router_settings_the_config_file_still_sets_are_exit_3_with_the_fix(
+    cli: Cli, tmp_path: Path, api: tuple[Api, str], key: None
+) -> None:
+    """A gateway deployed by an older llmgw keeps fallbacks in its file; LiteLLM 1.108
+    refuses to change them at run time."""
+    standin, url = api
+    standin.faults["router_in_file"] = True
+    cfg = tmp_path / "router.yaml"
+    cfg.write_text(CONFIG.format(url=f", url: {url}") + "router: {fallbacks: {vllm/b: [vllm/a]}}\n")
+    result = run(cli, cfg, cluster_file(tmp_path, b_state="crashloop"), "--yes", "--allow-removal")
+    assert result.code == 3, result.err
+    assert (
+        "the gateway's config file sets router settings llmgw keeps in its database" in result.err
+    )
+    assert "hint: run `llmgw deploy` once" in result.err
+
+
+def test_a_change_to_a_row_deleted_since_the_replica_reloaded_converges(
+    cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
+) -> None:
+    """The replica still lists the old row; the database no longer has it."""
+    standin, _url = api
+    assert run(cli, cfg, cluster_file(tmp_path), "--yes").code == 0
+    standin.lag = 60.0  # the replicas keep what they loaded (confirmation then waits 3 s + 5)
+    cfg.write_text(
+        cfg.read_text().replace(
+            "model_source: api", "model_source: api, reload_interval_seconds: 1"
+        )
+    )
+    old = next(i for i, r in ours(standin).items() if r["model_name"] == "vllm/a")
+    del standin.store[old]
+    result = run(cli, cfg, cluster_file(tmp_path, port=9000), "--yes")
+    assert result.code == 0, result.err
+    assert [
+        r["litellm_params"]["api_base"]
+        for r in ours(standin).values()
+        if r["model_name"] == "vllm/a"
+    ] == ["http://a.vllm:9000/v1"]
+
+
+def test_litellm_s_own_404_is_its_answer_not_a_wrong_url() -> None:
+    from llmgw.errors import ExternalError
+    from llmgw.litellm_api import ApiError, Gateway, Response
+
+    def answer(body: Any) -> Gateway:
+        return Gateway(lambda _m, _p, _b: Response(404, body), "gw", "$KEY")
+
+    with pytest.raises(ApiError, match="Model x not found on proxy"):
+        answer({"error": {"message": "Model x not found on proxy."}}).delete("x")
+    with pytest.raises(ExternalError, match="is this a LiteLLM proxy"):
+        answer({"detail": "Not Found"}).models()

@@ -1,10 +1,13 @@
-"""The api target: the desired state as rows in the gateway's database, through LiteLLM's
-management API, with no pod restart.
+"""The api target: the desired state as rows and router settings in the gateway's database,
+through LiteLLM's management API, with no pod restart.
 
-``sync.plan`` (pure) says what to create, change and delete among the rows llmgw owns; this
-module reads the rows the gateway serves, writes the plan with bounded concurrency (removals
-last, and only when everything new is in), and reads back until every replica shows it (each
-reloads from the database on its own interval).
+``sync.plan`` (pure) says which rows llmgw owns to create and delete, and whether the router
+settings that follow the cluster (fallbacks, the alias that keeps a down name answering) must
+change. This module reads what the gateway serves, and writes make-before-break: new rows
+first (bounded concurrency), then the router settings, then — only when everything before
+succeeded — the removals. So a name coming back is served by its own rows before its alias
+goes, and a name going down is aliased before its rows go. Then it reads back until every
+replica shows the change (each reloads from the database on its own interval).
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ class Plan:
     def counts(self) -> dict[str, int]:
         counts = {
             "create": len(self.rows.create),
-            "change": len(self.rows.change),
             "delete": len(self.rows.delete),
+            "router": 1 if self.rows.router is not None else 0,
         }
         return {k: n for k, n in counts.items() if n}
 
@@ -63,8 +66,15 @@ class Applied:
 
 
 def preview_of(p: sync.SyncPlan) -> Preview:
-    """The plan in the common words: models added, removed, changed by public name."""
-    return Preview(new_install=False, added=p.added, removed=p.removed, changed=p.changed)
+    """The plan in the common words: models added, removed, changed by public name, and the
+    router settings that change."""
+    return Preview(
+        new_install=False,
+        added=p.added,
+        removed=p.removed,
+        changed=p.changed,
+        other=p.router_changes,
+    )
 
 
 class ApiTarget:
@@ -101,7 +111,13 @@ class ApiTarget:
         desired = sync.desired_rows(state.entries, self.owner)
         gateway = self._gateway()
         ui.phase("read the gateway's models")
-        rows = sync.plan(desired, gateway.models(), self.owner)
+        rows = sync.plan(
+            desired,
+            gateway.models(),
+            self.owner,
+            state.router.live,
+            gateway.router_settings(),
+        )
         names = list(dict.fromkeys(str(r["model_name"]) for r in desired))
         return Plan(rows, preview_of(rows), names)
 
@@ -123,15 +139,13 @@ class ApiTarget:
         if not self.confirm:
             return Applied(p.writes, None)
         ui.phase("confirm on the replicas")
-        expected: dict[str, str | None] = {
-            _id(r): r["model_info"][sync.SPEC] for r in [*p.create, *(c.desired for c in p.change)]
-        }
+        expected: dict[str, str | None] = {_id(r): r["model_info"][sync.SPEC] for r in p.create}
         expected.update({_id(r): None for r in p.delete})
         interval = self.config.gateway.reload_interval_seconds
         timeout = self.confirm_timeout
         if timeout is None:
             timeout = 3 * interval + 5.0
-        after = confirm(gateway, expected, timeout)
+        after = confirm(gateway, expected, p.router, timeout)
         warnings = []
         if after is None:
             warnings.append(
@@ -183,17 +197,19 @@ def _create(gateway: Gateway, row: dict[str, Any]) -> None:
     try:
         gateway.create(row)
     except ApiError as exc:
-        # An existing id answers 400 or 500 (by version); "saved to the database, but not
-        # live in this pod" is a write that landed. Read back before calling it a failure.
         if "saved to the database" in exc.message:
-            return
-        if exc.status not in (400, 409, 500):
+            # The row landed but the router dropped the deployment (invalid params): no
+            # replica will serve it. Take it out again, so the next run is not stuck on it.
+            _delete(gateway, _id(row))
+            raise ApiError(
+                exc.status,
+                f"the gateway's router rejected {row['litellm_params'].get('model')!r}, so no "
+                f"replica would serve it; the row was removed again ({exc.message})",
+            ) from None
+        # An existing id answers 500 (400 in some versions): a write an earlier run made, or
+        # another replica. The same id means the same spec; read back before failing.
+        if exc.status not in (400, 409, 500) or _read_back(gateway, _id(row)) is None:
             raise
-        found = _read_back(gateway, _id(row))
-        if found is None:
-            raise
-        if (found.get("model_info") or {}).get(sync.SPEC) != row["model_info"][sync.SPEC]:
-            gateway.update(_id(row), row)
 
 
 def _read_back(
@@ -219,22 +235,18 @@ def _delete(gateway: Gateway, model_id: str) -> None:
         raise
 
 
-def _change(gateway: Gateway, change: sync.Change) -> None:
-    if change.how == "patch":
-        gateway.update(_id(change.desired), change.desired)
-    else:  # a param must go, and no endpoint clears one
-        _delete(gateway, _id(change.desired))
-        _create(gateway, change.desired)
+def _router(gateway: Gateway, settings: Mapping[str, Any]) -> None:
+    gateway.update_router(settings)
 
 
 def apply(gateway: Gateway, p: sync.SyncPlan) -> tuple[int, list[str]]:
-    """Creates and changes (bounded concurrency), then deletes; (writes done, failures)."""
-    jobs: list[tuple[str, Callable[[], None]]] = []
-    for row in p.create:
-        jobs.append((f"create {row['model_name']}", partial(_create, gateway, row)))
-    for change in p.change:
-        jobs.append((f"change {change.desired['model_name']}", partial(_change, gateway, change)))
+    """Creates (bounded concurrency), the router settings, then deletes; each step only when
+    the one before succeeded. (writes done, failures)."""
+    jobs = [(f"create {row['model_name']}", partial(_create, gateway, row)) for row in p.create]
     done, failed = _run(jobs)
+    if not failed and p.router is not None:
+        more, failed = _run([("router settings", partial(_router, gateway, p.router))])
+        done += more
     if not failed:  # removals last, and only when everything new is in
         deletes = [
             (f"delete {row.get('model_name')}", partial(_delete, gateway, _id(row)))
@@ -266,11 +278,13 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]]) -> tuple[int, list[str]
 def confirm(
     gateway: Gateway,
     expected: Mapping[str, str | None],
+    router: Mapping[str, Any] | None,
     timeout: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> float | None:
-    """Seconds until three reads in a row show ``expected`` (id → spec, None: gone).
+    """Seconds until three reads in a row show ``expected`` (id → spec, None: gone) and the
+    ``router`` settings (None: not written).
 
     Reads are spread over the replicas behind the Service, and each replica reloads the
     database on its own interval, so one good read proves little; three in a row do.
@@ -278,13 +292,17 @@ def confirm(
     start = clock()
     streak, first_good = 0, 0.0
     while True:
-        rows = {_id(r): r for r in gateway.models()}
+        listed = gateway.models()
+        aliases = sync.router_state(router or {})["model_group_alias"]
+        rows = {_id(r): r for r in sync.stored_rows(listed, aliases)}
         good = all(
             (rows.get(i) is None)
             if want is None
             else (rows.get(i, {}).get("model_info") or {}).get(sync.SPEC) == want
             for i, want in expected.items()
         )
+        if good and router is not None:
+            good = sync.router_state(gateway.router_settings()) == sync.router_state(router)
         now = clock() - start
         if good:
             first_good = first_good if streak else now

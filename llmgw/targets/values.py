@@ -21,7 +21,13 @@ from llmgw.config import Config
 from llmgw.desired import DesiredState
 from llmgw.errors import InputError, RefusedError
 from llmgw.redact import redact
-from llmgw.render import chart_kind_of, model_names, models_by_name
+from llmgw.render import (
+    PROXY_CONFIG_PATHS,
+    chart_kind_of,
+    has_model_list,
+    model_names,
+    models_by_name,
+)
 from llmgw.review import Preview, Reporter
 
 # -- rendering ------------------------------------------------------------------------------
@@ -92,6 +98,9 @@ def preview(
     old_models, new_models = models_by_name(live), models_by_name(new)
     old_flat, new_flat = _flatten(dict(live or {})), _flatten(dict(new))
     other = sorted(k for k in set(old_flat) | set(new_flat) if old_flat.get(k) != new_flat.get(k))
+    if live is not None and has_model_list(live) != has_model_list(new):
+        # Values that leave model_list out keep the chart's default (demo) models.
+        other.append(f"{PROXY_CONFIG_PATHS[chart_kind_of(new)]}.model_list")
     old_text = yamlout.document(dict(live)) if live else ""
     new_text = yamlout.document(dict(new))
     diff = "".join(

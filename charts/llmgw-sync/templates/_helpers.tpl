@@ -10,3 +10,30 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "llmgw-sync.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}{{ .Values.serviceAccount.name | default (include "llmgw-sync.fullname" .) }}{{- else -}}{{ .Values.serviceAccount.name | default "default" }}{{- end -}}
 {{- end -}}
+
+{{- /* llmgw's config as a map, whether given as a map or as the file's text (--set-file). */ -}}
+{{- define "llmgw-sync.config" -}}
+{{- $c := .Values.config | default dict -}}
+{{- if kindIs "string" $c }}{{ $c = fromYaml $c }}{{ end -}}
+{{- toYaml $c -}}
+{{- end -}}
+
+{{- /*
+The gateway's master key, where `llmgw deploy` keeps it for this config: the Secret the config
+names (secrets.master_key: {secret, key}), else the Secret llmgw manages (secrets.secret_name,
+else <release>-llmgw-env) under the variable the chart kind reads (litellm-helm:
+PROXY_MASTER_KEY, litellm: LITELLM_MASTER_KEY). masterKey.* in the values override it.
+*/ -}}
+{{- define "llmgw-sync.masterKey" -}}
+{{- $c := include "llmgw-sync.config" . | fromYaml -}}
+{{- $gw := $c.gateway | default dict -}}
+{{- $secrets := $c.secrets | default dict -}}
+{{- $ref := $secrets.master_key | default dict -}}
+{{- $name := printf "%s-llmgw-env" ($gw.release | default "litellm") -}}
+{{- if $secrets.secret_name }}{{ $name = $secrets.secret_name }}{{ end -}}
+{{- $key := ternary "LITELLM_MASTER_KEY" "PROXY_MASTER_KEY" (eq ($gw.chart_kind | default "litellm-helm") "litellm") -}}
+{{- if $ref.secret }}{{ $name = $ref.secret }}{{ $key = $ref.key }}{{ end -}}
+secretName: {{ .Values.masterKey.secretName | default $name }}
+secretKey: {{ .Values.masterKey.secretKey | default $key }}
+env: {{ $ref.env | default "LITELLM_MASTER_KEY" }}
+{{- end -}}
