@@ -4,10 +4,12 @@ management API with two replicas).
 Run: .venv/bin/python bench/watch.py
 1. pod Ready → write latency, p50/p99 over 100 events (debounce 0.2 s; the default 2 s adds
    1.8 s to every figure);
-2. API requests while idle: measured over 20 s with resync and watch timeout scaled to 10 s,
-   then projected to 10 minutes at the defaults (resync 300 s, watch timeout 300 s);
-3. memory after 10,000 pod events through the controller's view and reconcile (tracemalloc);
-4. CPU while idle: the `llmgw sync --watch` process's CPU seconds over 10 s.
+2. API requests while idle at the defaults (resync 300 s, watch timeout 300 s), over 60 s;
+3. watches that end right after their headers (a clean end, then a dropped connection) for 20 s
+   at the default back-off: list/watch requests a second, and how long a change made afterwards
+   takes to reach the gateway;
+4. memory after 10,000 pod events through the controller's view and reconcile (tracemalloc);
+5. CPU while idle: the `llmgw sync --watch` process's CPU seconds over 10 s.
 """
 
 from __future__ import annotations
@@ -83,24 +85,51 @@ def latency(cluster: Cluster, api: Api, options: Options, kc: Path) -> None:
 
 
 def idle(cluster: Cluster, options: Options, kc: Path) -> None:
-    scaled = replace(options, resync=10.0, watch_timeout=10, lease_duration=15.0)
-    c = controller(scaled, kc)
+    c = controller(options, kc)
     thread = threading.Thread(target=c.run, daemon=True)
     thread.start()
     time.sleep(3.0)  # settled
-    before = list(cluster.requests)
-    time.sleep(20.0)
+    before = len(cluster.requests)
+    time.sleep(60.0)
     c.stop()
     thread.join(10)
-    window = cluster.requests[len(before) :]
+    window = cluster.requests[before:]
     lease = [r for r in window if "coordination.k8s.io" in r]
     kube = [r for r in window if "coordination.k8s.io" not in r]
-    per_period = len(kube) / 2  # two 10 s resync/watch periods in the window
     print(
-        f"idle, measured: {len(kube)} list/watch requests in 20 s (resync and watch timeout "
-        f"10 s) + {len(lease)} Lease renewals; projected to 10 min at the defaults: "
-        f"{per_period * 2:.0f} list/watch requests + {600 / 5:.0f} Lease renewals, no polling"
+        f"idle at the defaults: {len(kube)} list/watch requests in 60 s, {len(lease)} Lease "
+        "renewals (every 5 s); the resync adds 2 lists and 2 watches every 300 s"
     )
+
+
+def flapping(cluster: Cluster, api: Api, options: Options, kc: Path) -> None:
+    for mode in ("end", "drop"):
+        c = controller(replace(options, identity=f"flap-{mode}"), kc)
+        thread = threading.Thread(target=c.run, daemon=True)
+        thread.start()
+        name = f"m{MODELS - 1}"
+        try:
+            time.sleep(3.0)
+            cluster.delete("Pod", "vllm", f"{name}-0")  # the change to make afterwards: back
+            while f"vllm/{name}" in managed(api):
+                time.sleep(0.05)
+            cluster.flap = mode
+            before = len(cluster.requests)
+            time.sleep(20.0)
+            window = [r for r in cluster.requests[before:] if "coordination.k8s.io" not in r]
+            cluster.flap = None
+            start = time.perf_counter()
+            cluster.put(pod(f"{name}-0", "vllm", {"app": name}, ip="10.3.0.1"))
+            while f"vllm/{name}" not in managed(api):
+                time.sleep(0.05)
+            took = time.perf_counter() - start
+            print(
+                f"watches ending at once ({mode}) for 20 s: {len(window)} list/watch requests, "
+                f"{len(window) / 20:.2f} a second; a change afterwards on the gateway in {took:.1f} s"
+            )
+        finally:
+            c.stop()
+            thread.join(10)
 
 
 def event(generation: int, i: int, state: str) -> tuple[object, ...]:
@@ -181,6 +210,7 @@ def main() -> None:
         options = Options(config_path=config, kubeconfig=kc, debounce=0.2, identity="bench")
         latency(cluster, api, options, kc)
         idle(cluster, options, kc)
+        flapping(cluster, api, options, kc)
         memory(cluster, options, kc)
         cpu(config, kc)
 

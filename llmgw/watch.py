@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llmgw import config as config_mod
-from llmgw import desired, discovery, inputs, targets
+from llmgw import desired, discovery, targets
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import LlmgwError
-from llmgw.state import ClusterState, Obj
+from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget
 from llmgw.targets import base
 
 log = logging.getLogger("llmgw.watch")
@@ -59,6 +59,9 @@ class Options:
     lease_namespace: str | None = None
     lease_duration: float = 15.0
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    #: Back-off after a failed list or watch: from this, doubling, up to backoff_max
+    #: (client-go's reflector: 0.8 s to 30 s), with jitter.
+    backoff_start: float = 0.8
     backoff_max: float = 30.0
 
 
@@ -69,7 +72,23 @@ class _Namespace:
     healthy: bool = False
     generation: int = 0
     retry_at: float = 0.0
+    #: Failed lists in a row (and 410s that forced one); reset by a watch that lived.
     failures: int = 0
+    #: The resources whose watch is failing now (backing off): the view may be behind.
+    failing: set[str] = field(default_factory=set)
+    #: The open watches of this generation, closed when a new list supersedes them.
+    streams: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What a model's engine said, for the pods it said it about."""
+
+    signature: tuple[Any, ...]
+    answer: ProbeAnswer
+    #: When a failed probe may be asked again.
+    retry_at: float
+    failures: int
 
 
 class Metrics:
@@ -88,7 +107,9 @@ class Metrics:
         self.errors = Counter("llmgw_errors", "Errors, by kind", ["kind"], registry=self.registry)
         self.watch_restarts = Counter(
             "llmgw_watch_restarts",
-            "Watches restarted (410, errors, resync)",
+            "Lists and watches started again, by cause (ended: a watch that ended at once; "
+            "error; expired: 410 Gone; list: a failed list; resync; config)",
+            ["cause"],
             registry=self.registry,
         )
         self.since_ok = Gauge(
@@ -101,6 +122,9 @@ class Metrics:
         )
         self.desired = Gauge(
             "llmgw_models_desired", "Models the config asks for", registry=self.registry
+        )
+        self.probes = Counter(
+            "llmgw_probes", "Engines asked what they serve (--probe)", registry=self.registry
         )
         self.leader = Gauge(
             "llmgw_leader", "1 while this replica holds the Lease", registry=self.registry
@@ -128,6 +152,8 @@ class Controller:
         self.env = os.environ if env is None else env
         self.clock = clock
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        #: Guards what the watch threads share with the loop: streams and failure counts.
+        self.lock = threading.Lock()
         self.view: dict[str, _Namespace] = {}
         self.stopping = threading.Event()
         self.metrics = Metrics()
@@ -139,11 +165,14 @@ class Controller:
         self.last_upgrade = -1e12
         self.not_ready_since: dict[tuple[str, str], float] = {}
         self.served: set[tuple[str, str]] = set()
+        self.probes: dict[tuple[str, str], _Probe] = {}
         self.leader = False
         self.next_lease = 0.0
         self.cluster: Any = None
         self.elector: Any = None
         self.target: base.Target[Any] | None = None
+        #: Namespaces a reconcile last waited for (logged when this changes).
+        self.blocked: list[str] = []
         self.target_config: config_mod.Config | None = None
 
     # -- the outside ------------------------------------------------------------------------
@@ -168,11 +197,18 @@ class Controller:
             log.error("config change ignored, keeping the last good one: %s", first)
             self.metrics.errors.labels("config").inc()
             return
-        old_namespaces = set(discovery.wanted(self.config))
+        old = discovery.wanted(self.config)
         self.config = new
         log.info("config reloaded from %s", self.options.config_path)
-        if set(discovery.wanted(new)) != old_namespaces:
-            self._relist_all()
+        # What is asked of the API server follows the config: a namespace whose selector
+        # changed (a model added or removed there) is listed again now, not at the resync.
+        wanted = discovery.wanted(new)
+        for ns in sorted(set(old) - set(wanted)):
+            self._forget(ns)
+        for ns in sorted(wanted):
+            if old.get(ns) != wanted[ns]:
+                self.metrics.watch_restarts.labels("config").inc()
+                self._relist(ns)
         self._mark_dirty()
 
     def _mark_dirty(self, delay: float | None = None) -> None:
@@ -185,17 +221,30 @@ class Controller:
         wanted = discovery.wanted(self.config)
         for ns in list(self.view):
             if ns not in wanted:
-                self.view[ns].generation += 1  # its watches' events are ignored from now on
-                del self.view[ns]
+                self._forget(ns)
         for ns in wanted:
             self._relist(ns)
         self.last_resync = self.clock()
+
+    def _forget(self, ns: str) -> None:
+        entry = self.view.pop(ns, None)
+        if entry is not None:
+            self._supersede(entry)
+
+    def _supersede(self, entry: _Namespace) -> None:
+        """A new list (or none) replaces this one: its watches' events are ignored from now
+        on, and their connections are closed rather than left open until their timeout."""
+        with self.lock:
+            entry.generation += 1
+            streams, entry.streams = entry.streams, []
+        for stream in streams:
+            stream.close()
 
     def _relist(self, ns: str) -> None:
         from llmgw.kube import watch as kwatch
 
         entry = self.view.setdefault(ns, _Namespace())
-        entry.generation += 1  # the old watches' events no longer count
+        self._supersede(entry)
         gen = entry.generation
         wanted = discovery.wanted(self.config).get(ns)
         if wanted is None:
@@ -203,11 +252,11 @@ class Controller:
         try:
             listing = kwatch.list_namespace(self.cluster, ns, wanted)
         except Exception as exc:
-            self._unhealthy(ns, f"listing failed: {_why(exc)}")
+            self._unhealthy(ns, "list", f"listing failed: {_why(exc)}")
             return
         entry.pods = {_key(p): p for p in listing.pods}
         entry.services = {_key(s): s for s in listing.services}
-        entry.healthy, entry.failures = True, 0
+        entry.healthy = True  # the failures are reset only by a watch that lived
         selector = kwatch.pod_selector(wanted)
         for resource, version in (
             ("pods", listing.pods_version),
@@ -221,45 +270,98 @@ class Controller:
             ).start()
         self._mark_dirty()
 
+    def _current(self, ns: str, gen: int) -> _Namespace | None:
+        entry = self.view.get(ns)
+        return entry if entry is not None and entry.generation == gen else None
+
     def _watch(self, ns: str, resource: str, selector: str | None, version: str, gen: int) -> None:
-        """A watch thread: events to the queue until the server's timeout, then again from the
-        last version seen; a failure ends it with an "error" message."""
+        """A watch thread: events to the queue, watching again from the last version seen.
+
+        A watch that ends within a second with no event is a failure, as client-go's reflector
+        treats it (an API server or proxy in trouble answers exactly that way), and so is a
+        dropped connection: the thread backs off (per namespace, growing) and watches again
+        from its version. The failures reset only after a watch that lived. A 410 Gone or a
+        watch that cannot be resumed goes to the main loop, which lists again.
+        """
         from llmgw.kube import watch as kwatch
 
+        failures = 0  # this watch's own, so the pods and services watches back off alike
         while not self.stopping.is_set():
+            entry = self._current(ns, gen)
+            if entry is None:
+                return
+            stream = kwatch.Stream(
+                self.cluster, ns, resource, selector, version, self.options.watch_timeout
+            )
+            with self.lock:
+                if entry.generation != gen:
+                    return
+                entry.streams.append(stream)
+            started, delivered, cause, why = time.monotonic(), 0, "", ""
             try:
-                for kind, obj in kwatch.stream(
-                    self.cluster, ns, resource, selector, version, self.options.watch_timeout
-                ):
+                for kind, obj in stream:
+                    if not delivered:
+                        self._lived(entry, resource)  # a watch that delivers is one that works
+                        failures = 0
+                    delivered += 1
                     version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                     self.events.put(("event", ns, resource, gen, kind, obj))
                     if self.stopping.is_set():
                         return
-            except Exception as exc:
-                self.events.put(("error", ns, resource, gen, _why(exc)))
+            except kwatch.Expired as exc:
+                self.events.put(("relist", ns, resource, gen, "expired", _why(exc)))
                 return
-            if self.view.get(ns) is None or self.view[ns].generation != gen:
+            except Exception as exc:
+                cause, why = "error", f"watch of {resource} failed: {_why(exc)}"
+            finally:
+                with self.lock:
+                    if stream in entry.streams:
+                        entry.streams.remove(stream)
+            if stream.closed or self._current(ns, gen) is None:
+                return  # superseded by a new list
+            if not cause and (delivered or time.monotonic() - started >= 1.0):
+                self._lived(entry, resource)
+                failures = 0
+                continue  # the server's timeout ended a watch that lived: watch again
+            if not cause:
+                cause, why = "ended", f"watch of {resource} ended at once with no events"
+            failures += 1
+            with self.lock:
+                entry.failing.add(resource)
+            delay = self._backoff(failures)
+            self.metrics.watch_restarts.labels(cause).inc()
+            log.warning("namespace %s: %s; watching again in %.1f s", ns, why, delay)
+            if self.stopping.wait(delay):
                 return
 
-    def _unhealthy(self, ns: str, why: str) -> None:
+    def _lived(self, entry: _Namespace, resource: str) -> None:
+        with self.lock:
+            entry.failing.discard(resource)
+            entry.failures = 0
+
+    def _backoff(self, failures: int) -> float:
+        """client-go's reflector: doubling from backoff_start to backoff_max, with jitter."""
+        o = self.options
+        base = min(o.backoff_max, o.backoff_start * 2 ** min(failures - 1, 16))
+        return float(base * random.uniform(1.0, 1.5))
+
+    def _unhealthy(self, ns: str, cause: str, why: str) -> None:
         entry = self.view.setdefault(ns, _Namespace())
         entry.healthy = False
         entry.failures += 1
-        backoff = min(self.options.backoff_max, 0.5 * 2 ** min(entry.failures, 8))
-        entry.retry_at = self.clock() + backoff * random.uniform(0.5, 1.0)
-        self.metrics.watch_restarts.inc()
-        log.warning(
-            "namespace %s: %s; listing again in %.1f s", ns, why, entry.retry_at - self.clock()
-        )
+        delay = self._backoff(entry.failures)
+        entry.retry_at = self.clock() + delay
+        self.metrics.watch_restarts.labels(cause).inc()
+        log.warning("namespace %s: %s; listing again in %.1f s", ns, why, delay)
 
     def _handle(self, message: tuple[Any, ...]) -> None:
         what, ns, resource, gen = message[:4]
         entry = self.view.get(ns)
         if entry is None or entry.generation != gen:
             return  # a watch from before the last list
-        if what == "error":
-            entry.generation += 1
-            self._unhealthy(ns, f"watch of {resource} ended: {message[4]}")
+        if what == "relist":
+            self._supersede(entry)
+            self._unhealthy(ns, message[4], f"watch of {resource}: {message[5]}")
             return
         kind, obj = message[4], message[5]
         if kind == "BOOKMARK":
@@ -312,18 +414,71 @@ class Controller:
                 out.append(m)
         return out
 
+    def _pods_signature(self, ns: str) -> tuple[tuple[str, str], ...]:
+        """Which pods a namespace has, and their IPs: a probe is asked again when it changes."""
+        entry = self.view.get(ns)
+        pods = entry.pods.values() if entry is not None else []
+        return tuple(
+            sorted((_key(p), str((p.get("status") or {}).get("podIP") or "")) for p in pods)
+        )
+
+    def _probed(self, models: list[DiscoveredModel], now: float) -> list[DiscoveredModel]:
+        """``--probe``: ask a model's engine what it serves when its pods change (a new pod, a
+        new IP), not on every reconcile; a failed probe is asked again with back-off."""
+        from llmgw.kube import read
+
+        answers: dict[int, ProbeAnswer] = {}
+        asking: list[tuple[DiscoveredModel, ProbeTarget, tuple[Any, ...]]] = []
+        for m, target in discovery.probe_targets(models):
+            key = (m.engine, m.name)
+            signature = (target, self._pods_signature(m.namespace))
+            cached = self.probes.get(key)
+            fresh = cached is not None and cached.signature == signature
+            if (
+                cached is not None
+                and fresh
+                and (not cached.answer.problem or now < cached.retry_at)
+            ):
+                answers[id(m)] = cached.answer
+                if cached.answer.problem:
+                    self._mark_dirty(cached.retry_at - now)  # still ask again then
+                continue
+            asking.append((m, target, signature))
+        if asking:
+            got = read.probe(self.cluster, [t for _m, t, _s in asking])
+            for (m, _t, signature), answer in zip(asking, got, strict=True):
+                key = (m.engine, m.name)
+                failures = 0
+                if answer.problem:
+                    old = self.probes.get(key)
+                    failures = (old.failures if old and old.signature == signature else 0) + 1
+                delay = self._backoff(failures) if failures else 0.0
+                self.probes[key] = _Probe(signature, answer, now + delay, failures)
+                if failures:
+                    self._mark_dirty(delay)  # ask again then
+                answers[id(m)] = answer
+        self.metrics.probes.inc(len(asking))
+        return discovery.apply_probe(models, answers, lambda m: False)
+
     def reconcile(self) -> bool:
         """One pass over the whole desired state; True when it applied or had nothing to do."""
         now = self.clock()
         self.dirty_at = None
-        incomplete = sorted(ns for ns, e in self.view.items() if not e.healthy)
+        incomplete = sorted(ns for ns, e in self.view.items() if not self._settled(e))
         if incomplete:
-            log.warning("not applying: cluster data incomplete (%s)", ", ".join(incomplete))
+            if incomplete != self.blocked:  # said once, not every retry
+                log.warning(
+                    "not applying: cluster data incomplete or not watched (%s)",
+                    ", ".join(incomplete),
+                )
+            self.blocked = incomplete
+            self._mark_dirty(max(self.options.debounce, 0.5))  # until the watches work again
             return False
+        self.blocked = []
         self.metrics.reconciles.inc()
         models = self.desired(discovery.discover(self.config, self.state()), now)
         if self.options.probe and self.cluster is not None:
-            models = inputs.probe_models(self.cluster, models, lambda m: False)
+            models = self._probed(models, now)
         ready = {(m.engine, m.name) for m in models if m.ready and m.deploy}
         serving = len(desired.served(self.config, models))
         self.metrics.desired.set(sum(1 for d in self.config.deployments() if d.model.deploy))
@@ -408,9 +563,22 @@ class Controller:
         self.leader = held
         self.metrics.leader.set(1 if held else 0)
 
+    def _settled(self, entry: _Namespace) -> bool:
+        """Listed, and watching: no watch failing, or the failing one open again for a second
+        (a watch that lived)."""
+        if not entry.healthy:
+            return False
+        now = time.monotonic()
+        with self.lock:
+            for stream in entry.streams:
+                if stream.opened_at is not None and now - stream.opened_at >= 1.0:
+                    entry.failing.discard(stream.resource)
+                    entry.failures = 0
+            return not entry.failing
+
     def ready(self) -> bool:
-        """/readyz: the last list and reconcile succeeded recently."""
-        if self.last_ok is None or any(not e.healthy for e in self.view.values()):
+        """/readyz: the last list and reconcile succeeded recently, and the watches work."""
+        if self.last_ok is None or not all(self._settled(e) for e in self.view.values()):
             return False
         return self.clock() - self.last_ok <= max(2 * self.options.resync, 60.0)
 
@@ -456,7 +624,7 @@ class Controller:
                 self._relist(ns)
         if now - self.last_resync >= self.options.resync:
             log.info("resync: listing everything again")
-            self.metrics.watch_restarts.inc()
+            self.metrics.watch_restarts.labels("resync").inc()
             self._relist_all()
         if self.dirty_at is not None and self.clock() >= self.dirty_at:
             self.reconcile()

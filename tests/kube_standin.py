@@ -9,7 +9,8 @@ the next resourceVersion and an event; a watch from a version streams the events
 BOOKMARKs when asked, and ends at ``timeoutSeconds``. A version older than the retained
 events gets 410 Gone; ``stale`` makes watches go silent without closing (a managed cloud's
 watch gone stale); ``lose_events`` drops events (a disconnect that missed a DELETE);
-``down`` refuses every request (an API server outage). Leases (coordination.k8s.io/v1) are
+``down`` refuses every request (an API server outage); ``flap`` ends every watch right after
+its headers. Leases (coordination.k8s.io/v1) are
 stored with optimistic concurrency, as leader election needs.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -63,6 +65,11 @@ class Cluster:
     stale: bool = False
     lose_events: bool = False
     down: bool = False
+    #: Watches that end right after their headers, as an API server or proxy in trouble
+    #: answers: "end" (a clean last chunk) or "drop" (the connection closed); None: normal.
+    flap: str | None = None
+    #: Watch requests being served now (a client's close is seen at the next write).
+    open_watches: int = 0
     leases: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -367,6 +374,15 @@ class _Handler(loopback.JsonHandler):
         )
 
     def _watch(self, namespace: str, resource: str, query: dict[str, str]) -> None:
+        with self.cluster.lock:
+            self.cluster.open_watches += 1
+        try:
+            self._stream(namespace, resource, query)
+        finally:
+            with self.cluster.lock:
+                self.cluster.open_watches -= 1
+
+    def _stream(self, namespace: str, resource: str, query: dict[str, str]) -> None:
         cluster = self.cluster
         since = int(query.get("resourceVersion") or 0)
         selector = compile_selector(query.get("labelSelector", ""))
@@ -391,6 +407,12 @@ class _Handler(loopback.JsonHandler):
             except OSError:
                 return False
 
+        if cluster.flap == "end":
+            emit(None)
+            return
+        if cluster.flap == "drop":
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if since and since < cluster.compacted:
             emit(
                 {
@@ -409,6 +431,11 @@ class _Handler(loopback.JsonHandler):
             return
         last_bookmark = time.monotonic()
         while time.monotonic() < deadline and not cluster.down:
+            if cluster.flap == "end":  # open watches end too, from now on at once
+                break
+            if cluster.flap == "drop":
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             if cluster.stale:
                 time.sleep(0.05)
                 continue
@@ -440,6 +467,11 @@ class _Handler(loopback.JsonHandler):
 
     def _lease(self, method: str, path: str) -> None:
         cluster = self.cluster
+        for fault in cluster.faults:  # "METHOD path", e.g. PUT /apis/coordination…: 409
+            if fault.times > 0 and re.search(fault.pattern, f"{method} {path}"):
+                fault.times -= 1
+                self._status(fault.status, fault.message)
+                return
         m = re.fullmatch(
             r"/apis/coordination.k8s.io/v1/namespaces/([^/]+)/leases(?:/([^/]+))?", path
         )

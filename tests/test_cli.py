@@ -289,3 +289,23 @@ def test_shell_completion_completes_commands() -> None:
         check=False,
     )
     assert script.returncode == 0 and "_llmgw_completion" in script.stdout
+
+
+@pytest.mark.parametrize("command", ["render", "discover"])
+def test_the_files_commands_write_are_replaced_atomically(
+    cli: Cli, tmp_path: Path, command: str
+) -> None:
+    """A reader (helm, git, a GitOps agent) sees the old file or the new one, never half:
+    the new one is written beside it and renamed over it, so the old inode stays intact."""
+    out = tmp_path / "out.yaml"
+    out.write_text("old: true\n")
+    reader = out.open()  # opened before the write, as a concurrent reader would
+    before = os.stat(out).st_ino
+    flag = "--out" if command == "render" else "--save"
+    result = cli(command, "-c", EXAMPLE, "--pods-from", CLUSTER, flag, out)
+    assert result.code == 0, result.err
+    assert os.stat(out).st_ino != before
+    assert reader.read() == "old: true\n"
+    reader.close()
+    assert out.read_text() != "old: true\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]  # no temporary left

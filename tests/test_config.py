@@ -296,6 +296,11 @@ router:
             ":12:3: router.routing_strategy:",
             "Input should be 'simple-shuffle', 'least-busy'",
         ),
+        (
+            ("  fallbacks:\n", "  fallback:\n"),
+            ":12:3: router.fallback:",
+            "unknown key 'fallback': did you mean 'fallbacks'?",
+        ),
     ],
 )
 def test_bad_names_groups_and_fallbacks(

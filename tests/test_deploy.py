@@ -288,6 +288,24 @@ def test_chart_check_failure_applies_nothing(
     assert not cluster.applied and not fake.calls_of("upgrade")
 
 
+def test_a_chart_check_that_quotes_a_secret_is_masked(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    """helm's own output may quote a value: the deploy's error never shows a secret."""
+    _cluster, kc = api
+    fake.real = None
+    secret = SECRETS["LITELLM_MASTER_KEY"]
+    fake.template = {
+        "code": 1,
+        "stderr": f"Error: values don't meet the schema: masterkey {secret} is not a string\n",
+    }
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 3 and "helm template" in result.err
+    assert secret not in result.out + result.err
+    assert "masterkey" in result.err  # the rest of helm's message is kept
+
+
 def test_secret_write_forbidden(
     cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
 ) -> None:
@@ -651,3 +669,13 @@ def test_deploy_in_api_mode_rolls_the_settings_then_syncs(
         again = deploy(cli, cfg, kc, tmp_path, "--dry-run")
         assert again.code == 0 and "no changes" in again.err, again.err
         assert "salt-s3cret" not in result.out + result.err
+        # The sync after the rollout has the guard too: a served model whose pods went away
+        # is not dropped without --allow-removal.
+        gone = tmp_path / "gone.yaml"
+        gone.write_text(
+            (REPO / "examples/cluster.yaml").read_text().replace("app: llama3-2-3b", "app: moved")
+        )
+        refused = cli("-c", cfg, "deploy", "--pods-from", gone, "--kubeconfig", kc, "--yes")
+        assert refused.code == 4, refused.err
+        assert "the sync would drop models the gateway serves: ollama/llama3-2-3b" in refused.err
+        assert len(standin.store) == 8

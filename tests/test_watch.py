@@ -152,11 +152,11 @@ def test_a_pod_that_lost_its_ip_is_removed_at_once(world: World) -> None:
 def test_410_gone_mid_watch_relists_and_misses_nothing(world: World) -> None:
     with world.controller() as c:
         steady(world)
-        restarts = c.metrics.watch_restarts._value.get()
+        restarts = c.metrics.watch_restarts.labels("expired")._value.get()
         world.cluster.compact()  # the watch's next version is too old: 410 Gone
         world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
         wait_until(lambda: "vllm/b" in names(world.api))
-        wait_until(lambda: c.metrics.watch_restarts._value.get() > restarts)
+        wait_until(lambda: c.metrics.watch_restarts.labels("expired")._value.get() > restarts)
 
 
 def test_a_delete_lost_while_disconnected_is_healed_by_the_relist(world: World) -> None:
@@ -341,3 +341,111 @@ def test_the_cli_stops_gracefully_on_sigterm_and_releases_the_lease(
     assert "added vllm/a: 1/1 ready" in messages, messages
     assert any(m.startswith("released the Lease") for m in messages)
     assert KEY not in log.read_text()
+
+
+# -- a misbehaving API server -------------------------------------------------------------------
+
+
+def watch_requests(cluster: Cluster) -> int:
+    return sum(1 for r in cluster.requests if "watch=" in r)
+
+
+@pytest.mark.parametrize("mode", ["end", "drop"])
+def test_watches_that_end_at_once_back_off_and_a_later_change_arrives(
+    world: World, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A watch that ends right after its headers (a clean end or a dropped connection) is a
+    failure; the back-off grows (scaled here: 0.2 s doubling to 2 s, as 0.8 to 30 s)."""
+    world.cluster.put(pod("b-0", "vllm", {"app": "b"}, state="notready"))
+    with world.controller(watch_timeout=30, backoff_start=0.2, backoff_max=2.0) as c:
+        steady(world)
+        world.cluster.flap = mode  # the open watches end too
+        with caplog.at_level(logging.WARNING, logger="llmgw.watch"):
+            c_before = watch_requests(world.cluster)
+            time.sleep(4.0)
+            flapped = watch_requests(world.cluster) - c_before
+        # Growing back-off: per watch 0.2, 0.4, 0.8, 1.6 s (x1-1.5): at most ~5 each in 4 s;
+        # re-opened at once, or at a fixed 0.2-0.3 s, it would be 15 or more each.
+        assert 2 <= flapped <= 12, flapped
+        cause = "ended" if mode == "end" else "error"
+        assert c.metrics.watch_restarts.labels(cause)._value.get() >= 2
+        said = [r.getMessage() for r in caplog.records if "watching again in" in r.getMessage()]
+        assert len(said) == flapped or len(said) >= 2  # one line a back-off, with its cause
+        assert ("ended at once with no events" if mode == "end" else "failed") in said[0]
+        world.cluster.flap = None
+        world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
+        wait_until(lambda: "vllm/b" in names(world.api), timeout=20)
+
+
+def test_a_model_added_in_a_watched_namespace_is_listed_at_once(world: World) -> None:
+    """A reload that changes a namespace's selector lists that namespace again now, not at the
+    next resync (300 s here, the default)."""
+    world.cluster.put(pod("c-0", "vllm", {"app": "c"}))
+    world.cluster.put(service("c", "vllm", {"app": "c"}, 8000))
+    with world.controller(resync=300.0, watch_timeout=30) as c:
+        steady(world)
+        text = world.config.read_text().replace("{name: b}]", "{name: b}, {name: c}]")
+        start = time.monotonic()
+        world.config.write_text(text)
+        wait_until(lambda: "vllm/c" in names(world.api))
+        assert time.monotonic() - start <= 0.2 + 1.0 + 0.5  # debounce + 1 s (+ a loaded CI)
+        assert c.metrics.watch_restarts.labels("config")._value.get() == 1
+
+
+def test_a_relist_closes_the_watches_it_supersedes(world: World) -> None:
+    with world.controller(resync=0.2, watch_timeout=30) as c:
+        steady(world)
+        wait_until(lambda: c.metrics.watch_restarts.labels("resync")._value.get() >= 10)
+        c.options = replace(c.options, resync=3600.0)  # no relist after these ten
+        # One namespace (vllm) is watched: pods and services. The server sees a closed
+        # watch at its next write (a bookmark every 0.5 s); one left open would stay 30 s.
+        wait_until(lambda: world.cluster.open_watches <= 2, timeout=5)
+        time.sleep(1.0)
+        assert world.cluster.open_watches == 2
+
+
+def test_a_terminating_pod_s_model_is_removed_at_once(world: World) -> None:
+    with world.controller():
+        steady(world)
+        start = time.monotonic()
+        world.cluster.put(pod("a-0", "vllm", {"app": "a"}, state="terminating"))
+        wait_until(lambda: "vllm/a" not in names(world.api))
+        assert time.monotonic() - start < 3.0  # the grace is 3 s: not waited out
+
+
+def test_probe_asks_when_the_pods_change_not_on_every_reconcile(world: World) -> None:
+    models = {"object": "list", "data": [{"id": "a"}]}
+    world.cluster.proxy["vllm/a:8000/v1/models"] = (200, models)
+    world.cluster.proxy["vllm/b:8000/v1/models"] = (503, {"message": "not yet"})
+
+    def asked(service: str) -> int:
+        return sum(1 for r in world.cluster.requests if f"/services/{service}:8000/proxy" in r)
+
+    world.cluster.put(pod("b-0", "vllm", {"app": "b"}))
+    with world.controller(probe=True, backoff_start=0.2, backoff_max=0.4) as c:
+        steady_b = {"bedrock/claude", "vllm/a", "vllm/b"}
+        wait_until(lambda: names(world.api) == steady_b)
+        first = asked("a")
+        for i in range(3):  # reconciles that change nothing of a's pods
+            world.cluster.put(service(f"x{i}", "vllm", {"app": f"x{i}"}, 8000))
+            time.sleep(0.5)
+        assert c.metrics.reconciles._value.get() >= 3
+        assert asked("a") == first
+        wait_until(lambda: asked("b") >= 3)  # a failed probe is asked again, with back-off
+        world.cluster.put(pod("a-1", "vllm", {"app": "a"}))  # a new pod: asked again
+        wait_until(lambda: asked("a") == first + 1)
+
+
+def test_events_of_a_watch_from_before_the_last_list_are_ignored(tmp_path: Path) -> None:
+    """A superseded watch may still deliver what it read before it was closed: stale."""
+    from llmgw.watch import _Namespace
+
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
+    c = Controller(Options(config_path=config), lambda: None, env={})
+    c.view["vllm"] = _Namespace(healthy=True, generation=2)
+    old = pod("a-0", "vllm", {"app": "a"})
+    c._handle(("event", "vllm", "pods", 1, "ADDED", old))  # the watch of generation 1
+    assert c.view["vllm"].pods == {} and c.dirty_at is None
+    c._handle(("event", "vllm", "pods", 2, "ADDED", old))  # the current watch
+    assert list(c.view["vllm"].pods) and c.dirty_at is not None

@@ -1,13 +1,17 @@
 """Watching pods and services: a LIST's resourceVersion, then a WATCH from it.
 
-The official client's ``Watch().stream`` is used with bookmarks, a server-side timeout and a
-client socket timeout (without it a dead connection hangs forever). A 410 Gone becomes
-``Expired`` (the caller lists again); any other failure ``Broken``. Events are the raw JSON
-objects, as discovery reads them.
+The official client makes the WATCH request (with bookmarks, a server-side timeout and a client
+socket timeout: without it a dead connection hangs forever) and its line reader splits the
+stream; the response is kept so another thread can close a superseded watch at once. A 410
+Gone becomes ``Expired`` (the caller lists again); any other failure ``Broken``. Events are the
+raw JSON objects, as discovery reads them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,46 +56,91 @@ def list_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> Listing:
     return Listing(pods, services, pods_version, services_version)
 
 
-def stream(
-    cluster: Cluster,
-    namespace: str,
-    resource: str,
-    selector: str | None,
-    version: str,
-    timeout_seconds: int = 300,
-) -> Iterator[tuple[str, Obj]]:
-    """(type, object) events after ``version`` until the server's timeout ends the watch."""
-    from kubernetes import client, watch
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
+class Stream:
+    """One WATCH request from ``version``: iterate for (type, object) events until the
+    server's ``timeout_seconds`` ends it; ``close()`` from another thread ends it at once (a
+    re-list supersedes its watches: they must not stay open until their timeout)."""
 
-    api = client.CoreV1Api(cluster.api)
-    lister = api.list_namespaced_pod if resource == "pods" else api.list_namespaced_service
-    kwargs: dict[str, Any] = {
-        "resource_version": version,
-        "allow_watch_bookmarks": True,
-        "timeout_seconds": timeout_seconds,
-        "_request_timeout": (10, timeout_seconds + 30),
-    }
-    if selector:
-        kwargs["label_selector"] = selector
-    w = watch.Watch()
-    try:
-        for event in w.stream(lister, namespace, **kwargs):
-            raw = event.get("raw_object") or {}
-            kind = str(event.get("type"))
-            if kind == "ERROR":
-                if raw.get("code") == 410:
-                    raise Expired(str(raw.get("message") or "410 Gone"))
-                raise Broken(str(raw.get("message") or raw))
-            if isinstance(raw, dict):
-                raw.setdefault("kind", "Pod" if resource == "pods" else "Service")
-                yield kind, raw
-    except ApiException as exc:
-        if exc.status == 410:
-            raise Expired(str(exc.reason)) from None
-        raise Broken(f"{exc.status} {exc.reason}") from None
-    except (HTTPError, OSError, ValueError) as exc:
-        raise Broken(type(exc).__name__) from None
-    finally:
-        w.stop()
+    def __init__(
+        self,
+        cluster: Cluster,
+        namespace: str,
+        resource: str,
+        selector: str | None,
+        version: str,
+        timeout_seconds: int = 300,
+    ) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.resource = resource
+        self.selector = selector
+        self.version = version
+        self.timeout_seconds = timeout_seconds
+        self.closed = False
+        #: When the server answered (monotonic seconds); None until then.
+        self.opened_at: float | None = None
+        self._response: Any = None
+
+    def close(self) -> None:
+        self.closed = True
+        response = self._response
+        if response is None:
+            return
+        # shutdown() unblocks a read in another thread (urllib3 >= 2.3); already closed is
+        # the goal.
+        with contextlib.suppress(Exception):
+            getattr(response, "shutdown", response.close)()
+        with contextlib.suppress(Exception):
+            response.release_conn()
+
+    def __iter__(self) -> Iterator[tuple[str, Obj]]:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.watch.watch import iter_resp_lines
+        from urllib3.exceptions import HTTPError
+
+        api = client.CoreV1Api(self.cluster.api)
+        lister = api.list_namespaced_pod if self.resource == "pods" else api.list_namespaced_service
+        kwargs: dict[str, Any] = {
+            "watch": True,
+            "resource_version": self.version,
+            "allow_watch_bookmarks": True,
+            "timeout_seconds": self.timeout_seconds,
+            "_request_timeout": (10, self.timeout_seconds + 30),
+            "_preload_content": False,
+        }
+        if self.selector:
+            kwargs["label_selector"] = self.selector
+        try:
+            if self.closed:
+                return
+            self._response = lister(self.namespace, **kwargs)
+            self.opened_at = time.monotonic()
+            if self.closed:  # closed while the request was being made
+                self.close()
+                return
+            for line in iter_resp_lines(self._response):
+                if not line:
+                    continue
+                event = json.loads(line)
+                raw = event.get("object") or {}
+                kind = str(event.get("type"))
+                if kind == "ERROR":
+                    if raw.get("code") == 410:
+                        raise Expired(str(raw.get("message") or "410 Gone"))
+                    raise Broken(str(raw.get("message") or raw))
+                if isinstance(raw, dict):
+                    raw.setdefault("kind", "Pod" if self.resource == "pods" else "Service")
+                    yield kind, raw
+        except ApiException as exc:
+            if exc.status == 410:
+                raise Expired(str(exc.reason)) from None
+            raise Broken(f"{exc.status} {exc.reason}") from None
+        except (HTTPError, OSError, ValueError) as exc:
+            if self.closed:
+                return  # we ended it
+            raise Broken(type(exc).__name__) from None
+        finally:
+            if self._response is not None:
+                with contextlib.suppress(Exception):
+                    self._response.release_conn()
