@@ -89,10 +89,14 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
             f"invalid {what} {excerpt(value)}: {str(error['msg']).removeprefix('Value error, ')}",
             hint="give the name clients ask for and the Bedrock id, each non-empty on one line",
         ) from None
+    from llmgw import bedrock
+
+    bedrock.check_shape(request.model_id)  # with --no-validate too, and before AWS is asked
     guard = nullcontext() if request.dry_run else locked(request.config_path)
     with guard:
         path = request.config_path
-        text = yamlsrc.read_text(path, "config file")
+        # Line endings as they are (a CRLF file stays CRLF): every other byte is kept.
+        text = yamlsrc.read_text(path, "config file", keep_newlines=True)
         current = config_mod.parse(text, path)
         _refuse_duplicates(current, text, path, request)
         region = request.region or current.bedrock.region

@@ -10,6 +10,7 @@ boto3 is imported here only, and only when a check runs.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,25 @@ class Checked:
     name: str
     status: str
     warnings: list[str] = field(default_factory=list)
+
+
+#: What a Bedrock model or inference profile id looks like: ``provider.model[:version]``
+#: (``amazon.nova-pro-v1:0``, ``us.anthropic.claude-3-7-sonnet-20250219-v1:0``), or an ARN.
+_ID = re.compile(
+    r"^[a-z0-9][a-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9_.-]*)+(:[A-Za-z0-9_.-]+)*$"
+    r"|^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:[a-z-]+/[A-Za-z0-9_.:/-]+$"
+)
+
+
+def check_shape(model_id: str) -> None:
+    """A malformed id is refused offline, before AWS (or its absence) is asked."""
+    if not _ID.match(model_id):
+        raise InputError(
+            f"{model_id[:80]!r} is not a Bedrock model id",
+            hint="ids look like amazon.nova-pro-v1:0 or us.anthropic.claude-3-7-sonnet-"
+            "20250219-v1:0 (an inference profile); `aws bedrock list-foundation-models` "
+            "lists them",
+        )
 
 
 def is_profile_id(model_id: str) -> bool:

@@ -38,6 +38,11 @@ class LogFormat(enum.StrEnum):
     json = "json"
 
 
+class PreviewFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
 class Format(enum.StrEnum):
     table = "table"
     json = "json"
@@ -290,6 +295,10 @@ def deploy(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the full values diff.")
     ] = False,
+    output: Annotated[
+        PreviewFormat,
+        typer.Option("--output", "-o", help="With --dry-run: the preview as JSON (for CI)."),
+    ] = PreviewFormat.table,
 ) -> None:
     """Render, preview, and roll the gateway out with helm upgrade --install."""
     from llmgw import deploy as deploy_mod
@@ -314,18 +323,28 @@ def deploy(
         allow_removal=allow_removal,
         allow_partial=allow_partial,
     )
-    _run_deploy(settings, verbose)
+    _run_deploy(settings, verbose, _machine(output, dry_run))
 
 
-def _run_deploy(settings: DeploySettings, verbose: bool) -> None:
+def _machine(output: PreviewFormat, dry_run: bool) -> bool:
+    from llmgw.errors import InputError
+
+    if output is PreviewFormat.json and not dry_run:
+        raise InputError("-o json goes with --dry-run", hint="add --dry-run to preview as JSON")
+    return output is PreviewFormat.json
+
+
+def _run_deploy(settings: DeploySettings, verbose: bool, machine: bool = False) -> None:
     from llmgw import deploy as deploy_mod
     from llmgw import output as out
 
-    reporter = out.DeployReporter(verbose)
+    reporter = out.DeployReporter(verbose, machine)
     try:
         outcome = deploy_mod.run(settings, reporter)
     finally:
         reporter.stop()
+    if machine:
+        out.dump(out.preview_document(reporter.previews, outcome.warnings, outcome.notes), "json")
     err = out.err()
     for warning in outcome.warnings:
         err.print(f"WARNING: {warning}", markup=False, style="bold red")
@@ -417,6 +436,10 @@ def sync(
             help="--watch: namespace of the leader-election Lease [default: gateway.namespace].",
         ),
     ] = None,
+    output: Annotated[
+        PreviewFormat,
+        typer.Option("--output", "-o", help="With --dry-run: the preview as JSON (for CI)."),
+    ] = PreviewFormat.table,
 ) -> None:
     """Put the models into the running gateway through LiteLLM's management API (no restart)."""
     from llmgw import pipeline, syncer
@@ -451,7 +474,7 @@ def sync(
         allow_removal=allow_removal,
         allow_partial=allow_partial,
     )
-    _run_sync(settings)
+    _run_sync(settings, _machine(output, dry_run))
 
 
 def _run_watch(options: WatchOptions, log_format: str) -> None:
@@ -460,6 +483,8 @@ def _run_watch(options: WatchOptions, log_format: str) -> None:
     from llmgw import watch as watch_mod
     from llmgw.kube import auth
 
+    if options.listen:
+        watch_mod.parse_listen(options.listen)  # a bad address is exit 2 before anything
     watch_mod.configure_logging("json" if log_format == "json" else "text")
     controller = watch_mod.Controller(
         options, auth.connector(auth.Connection(options.kubeconfig, options.context))
@@ -471,15 +496,17 @@ def _run_watch(options: WatchOptions, log_format: str) -> None:
     controller.run()
 
 
-def _run_sync(settings: SyncSettings) -> None:
+def _run_sync(settings: SyncSettings, machine: bool = False) -> None:
     from llmgw import output as out
     from llmgw import syncer
 
-    reporter = out.DeployReporter(verbose=False)
+    reporter = out.DeployReporter(verbose=False, machine=machine)
     try:
         outcome = syncer.run(settings, reporter)
     finally:
         reporter.stop()
+    if machine:
+        out.dump(out.preview_document(reporter.previews, outcome.warnings, []), "json")
     err = out.err()
     for warning in outcome.warnings:
         err.print(f"WARNING: {warning}", markup=False, style="bold red")
@@ -503,7 +530,13 @@ def _run_sync(settings: SyncSettings) -> None:
 @app.command("add-bedrock-model")
 def add_bedrock_model(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The model_name clients will ask for.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The model's name; clients ask for bedrock/NAME (NAME with "
+            "gateway.model_names: plain)."
+        ),
+    ],
     model_id: Annotated[
         str,
         typer.Argument(help="Bedrock model or inference profile id, e.g. us.amazon.nova-pro-v1:0."),
@@ -541,9 +574,17 @@ def add_bedrock_model(
             "--dry-run writes nothing, so there is nothing to --deploy",
             hint="preview the rollout afterwards with `llmgw deploy --dry-run`",
         )
-    from llmgw import addmodel
+    from llmgw import addmodel, pipeline
+    from llmgw import deploy as deploy_mod
     from llmgw import output as out
+    from llmgw.targets import values
 
+    path = _config_path(ctx, config)
+    settings = deploy_mod.Settings(
+        values.Settings(path), source=pipeline.Source(pods_from, kubeconfig, kube_context), yes=yes
+    )
+    if then_deploy:  # helm, the cluster and a way to confirm first: then the edit
+        deploy_mod.preflight(settings, can_ask=sys.stdin.isatty())
     result = addmodel.add(
         addmodel.AddRequest(
             _config_path(ctx, config), name, model_id, region, embedding, validate, dry_run
@@ -562,7 +603,6 @@ def add_bedrock_model(
     sys.stdout.write(result.diff)
     sys.stdout.write("\n# the model_list entry render will produce:\n")
     out.dump([result.entry], "yaml")
-    path = _config_path(ctx, config)
     if not result.written:
         err.print(f"dry run: {path} is unchanged", markup=False)
         return
@@ -574,14 +614,8 @@ def add_bedrock_model(
     if not then_deploy:
         err.print("roll it out with `llmgw deploy`", markup=False)
         return
-    from llmgw import deploy as deploy_mod
-    from llmgw import pipeline
     from llmgw.errors import EXIT_EXTERNAL
-    from llmgw.targets import values
 
-    settings = deploy_mod.Settings(
-        values.Settings(path), source=pipeline.Source(pods_from, kubeconfig, kube_context), yes=yes
-    )
     try:
         _run_deploy(settings, verbose=False)
     except LlmgwError as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from llmgw import inputs, targets
 from llmgw.desired import DesiredState
-from llmgw.errors import ExternalError
+from llmgw.errors import ExternalError, InputError
 from llmgw.review import Preview, Reporter
 from llmgw.targets import base
 from llmgw.targets import values as values_target
@@ -60,6 +60,21 @@ def _connector(settings: Settings, connect: Callable[[], Any] | None) -> Callabl
     return auth.connector(auth.Connection(settings.source.kubeconfig, settings.source.context))
 
 
+def preflight(settings: Settings, can_ask: bool) -> None:
+    """What a deploy needs before anything else is touched (``add-bedrock-model --deploy``
+    checks it before it edits the config): helm, a cluster to reach, and a confirmation."""
+    from llmgw import helm
+    from llmgw.kube import auth
+
+    helm.find()
+    auth.connect(auth.Connection(settings.source.kubeconfig, settings.source.context))
+    if not (settings.yes or settings.dry_run or can_ask):
+        raise InputError(
+            "refusing to deploy without confirmation: no terminal to ask on",
+            hint="pass --yes to deploy unattended (review with --dry-run first)",
+        )
+
+
 def run(
     settings: Settings,
     ui: Reporter,
@@ -72,7 +87,10 @@ def run(
     found = inputs.discover(settings.values.config_path, settings.source)
     partial = inputs.require_complete(found.state, settings.allow_partial)
     chart = replace(
-        settings.values, kube_context=settings.source.context, preview_only=settings.dry_run
+        settings.values,
+        kube_context=settings.source.context,
+        kubeconfig=settings.source.kubeconfig,
+        preview_only=settings.dry_run,
     )
     target = values_target.ValuesTarget(chart, env, connect)
     policy = base.Policy(settings.dry_run, settings.yes, settings.allow_removal)

@@ -48,6 +48,8 @@ class Release:
     timeout: str = "10m"
     wait: bool = True
     kube_context: str | None = None
+    #: The kubeconfig llmgw itself reads (``--kubeconfig``): helm must reach the same cluster.
+    kubeconfig: str | None = None
 
 
 def find() -> Helm:
@@ -74,8 +76,29 @@ def is_local(chart: str) -> bool:
     return chart.startswith((".", "/", "~")) or chart.endswith(".tgz") or Path(chart).is_dir()
 
 
-def check_chart(chart: str, version: str) -> None:
-    """A registry chart must be pinned; a local one must exist."""
+#: An exact chart version (SemVer 2, as helm and both LiteLLM charts publish them), or a
+#: content digest: anything else (``latest``, ``>=1.0``, ``1.x``) lets helm pick the newest.
+_PIN = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+    r"|^sha256:[0-9a-f]{64}$"
+)
+#: A Go duration, as helm's --timeout takes it: 10m, 90s, 1h30m, 2.5m.
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+def check_timeout(timeout: str) -> None:
+    if not _DURATION.match(timeout):
+        raise InputError(
+            f"--timeout {timeout!r} is not a duration",
+            hint="give a number with a unit, as helm takes it: 90s, 10m, 1h30m",
+        )
+
+
+def check_chart(chart: str, version: str, version_from: str = "gateway.chart_version") -> None:
+    """A registry chart must be pinned to an exact version; a local one must exist.
+
+    ``version_from`` names where the version came from (a flag or a config key), for the
+    message."""
     if is_local(chart):
         if not Path(chart).expanduser().exists():
             raise InputError(
@@ -91,10 +114,18 @@ def check_chart(chart: str, version: str) -> None:
             hint='set gateway.chart_version in the config (e.g. "1.100.5") or pass '
             "--chart-version; an unpinned deploy would install whatever is newest",
         )
+    if not _PIN.match(version):
+        raise InputError(
+            f"{version_from} {version!r} is not a pinned version: helm would resolve it to "
+            "whatever is newest",
+            hint='give an exact version, e.g. "1.100.5" (or a sha256: digest)',
+        )
 
 
 def _context(release: Release) -> list[str]:
-    return ["--kube-context", release.kube_context] if release.kube_context else []
+    """The cluster helm talks to: the one llmgw read and writes the Secret to."""
+    flags = ["--kubeconfig", release.kubeconfig] if release.kubeconfig else []
+    return flags + (["--kube-context", release.kube_context] if release.kube_context else [])
 
 
 def _version(release: Release) -> list[str]:

@@ -97,9 +97,15 @@ def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
     if not state.problems:
         return []
     if not allow_partial:
+        forbidden = any("403 Forbidden" in p for p in state.problems)
         raise ExternalError(
             "cluster data is incomplete, refusing to render from it:\n  "
             + "\n  ".join(state.problems),
-            hint="retry, or pass --allow-partial to render without the models listed there",
+            hint=(
+                "grant the read rights in docs/rbac.yaml for that namespace, or pass "
+                "--allow-partial to render without its models"
+            )
+            if forbidden
+            else "retry, or pass --allow-partial to render without the models listed there",
         )
     return [f"rendering from partial data; missing: {p}" for p in state.problems]

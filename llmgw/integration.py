@@ -178,7 +178,7 @@ def _gateway(config: Config) -> dict[str, Any]:
         "host": host,
         "https": https,
         "ingress": {
-            "enabled": gw.ingress,
+            "enabled": config.ingress_enabled(),
             "class_name": gw.ingress_class,
             "annotations": annotations,
         },

@@ -97,10 +97,13 @@ def dump(data: Any, fmt: str, stream: TextIO | None = None) -> None:
 class DeployReporter:
     """Phases with a spinner and elapsed time on a terminal, plain lines elsewhere."""
 
-    def __init__(self, verbose: bool) -> None:
+    def __init__(self, verbose: bool, machine: bool = False) -> None:
+        """``machine``: previews are kept for one JSON document (``-o json``), not printed."""
         import time
 
         self.verbose = verbose
+        self.machine = machine
+        self.previews: list[Any] = []
         self.started = time.monotonic()
         self.stream = sys.stderr
         self._progress: Any = None
@@ -134,7 +137,12 @@ class DeployReporter:
 
     def preview(self, preview: Any) -> None:
         self.stop()
+        if self.machine:
+            self.previews.append(preview)
+            return
         write = sys.stdout.write
+        if preview.target:
+            write(f"target: {preview.where()}\n")
         if preview.new_install:
             write("new install: no release with this name yet\n")
         if not preview.changes:
@@ -146,8 +154,8 @@ class DeployReporter:
         ):
             for name in names:
                 write(f"model {label}: {name}\n")
-        for path in preview.other:
-            write(f"value changed: {path}\n")
+        for change in preview.other:
+            write(f"value {change}\n")
         if self.verbose:
             write(preview.diff)
 
@@ -158,3 +166,26 @@ class DeployReporter:
         import typer
 
         return bool(typer.confirm(question, default=False, err=True))
+
+
+def preview_document(previews: Sequence[Any], warnings: Sequence[str], notes: Sequence[str]) -> Any:
+    """``deploy --dry-run -o json`` and ``sync --dry-run -o json``: for CI bots and PR comments."""
+    from llmgw import __version__
+
+    return {
+        "llmgw_version": __version__,
+        "changes": any(p.changes for p in previews),
+        "previews": [
+            {
+                **p.target,
+                "new_install": p.new_install,
+                "added": list(p.added),
+                "removed": list(p.removed),
+                "changed": list(p.changed),
+                "other": list(p.other),
+            }
+            for p in previews
+        ],
+        "warnings": list(warnings),
+        "notes": list(notes),
+    }

@@ -24,6 +24,23 @@ class Preview:
     #: Other values by key path (chart values), or router settings (the api target).
     other: list[str] = field(default_factory=list)
     diff: str = ""
+    #: Where it would be applied, by name: kind (values, api), context, server, release,
+    #: namespace, chart, version (and gateway for the api target). Shown before anything.
+    target: dict[str, str] = field(default_factory=dict)
+
+    def where(self) -> str:
+        """One line naming the cluster, release and chart, for previews and prompts."""
+        t = self.target
+        parts = []
+        if t.get("gateway"):
+            parts.append(f"gateway {t['gateway']}")
+        if t.get("release"):
+            parts.append(f"release {t['release']} in namespace {t.get('namespace', '')}")
+        if t.get("chart"):
+            parts.append(f"chart {t['chart']} {t.get('version') or '(local)'}".rstrip())
+        if t.get("server"):
+            parts.append(f"cluster {t['server']} (context {t.get('context') or '?'})")
+        return ", ".join(parts)
 
     @property
     def changes(self) -> bool:

@@ -166,7 +166,7 @@ def plan(
         create=create,
         delete=delete,
         router=new_router,
-        router_changes=[f"router_settings.{k}" for k in changes],
+        router_changes=[f"changed router_settings.{k}" for k in changes],
         unmanaged=unmanaged,
         added=sorted(after - before),
         removed=sorted(before - after),

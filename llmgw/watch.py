@@ -32,7 +32,7 @@ from typing import Any, Literal
 from llmgw import config as config_mod
 from llmgw import desired, discovery, targets
 from llmgw.discovery import DiscoveredModel
-from llmgw.errors import LlmgwError
+from llmgw.errors import InputError, LlmgwError
 from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget
 from llmgw.targets import base
 
@@ -545,6 +545,7 @@ class Controller:
                 lambda: self.cluster,
                 self.options.gateway_url,
                 self.options.context,
+                self.options.kubeconfig,
             )
             self.target_config = self.config
         return self.target
@@ -650,7 +651,7 @@ class _Quiet:
             for name in names:
                 log.info("%s %s", label, name)
         for key in preview.other:
-            log.info("set %s", key)
+            log.info("value %s", key)
 
     def confirm(self, question: str) -> bool | None:
         return True
@@ -693,6 +694,28 @@ def configure_logging(fmt: Literal["text", "json"]) -> None:
     root.propagate = False
 
 
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``[HOST]:PORT``: ``:8080``, ``0.0.0.0:8080``, ``[::1]:8080`` → (host, port)."""
+    host, sep, port = listen.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        host = "\x00"  # an IPv6 address without brackets: ambiguous
+    if (
+        not sep
+        or not port.isdigit()
+        or not 1 <= int(port) <= 65535
+        or "\x00" in host
+        or any(c.isspace() for c in host)
+    ):
+        raise InputError(
+            f"--listen {listen!r} is not [HOST]:PORT",
+            hint="e.g. --listen :8080, --listen 127.0.0.1:8080 or --listen [::1]:8080 "
+            "(a port from 1 to 65535)",
+        )
+    return host or "0.0.0.0", int(port)
+
+
 def serve_health(controller: Controller, listen: str) -> Any:
     """/healthz, /readyz and /metrics on ``[host]:port``; returns the server (a thread runs it)."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -721,8 +744,21 @@ def serve_health(controller: Controller, listen: str) -> Any:
             self.end_headers()
             self.wfile.write(body)
 
-    host, _, port = listen.rpartition(":")
-    server = ThreadingHTTPServer((host or "0.0.0.0", int(port)), Handler)
+    host, port = parse_listen(listen)
+    server_class = ThreadingHTTPServer
+    if ":" in host:
+
+        class Server6(ThreadingHTTPServer):
+            address_family = socket.AF_INET6
+
+        server_class = Server6
+    try:
+        server = server_class((host, port), Handler)
+    except OSError as exc:
+        raise InputError(
+            f"--listen {listen}: cannot serve there ({exc.strerror})",
+            hint="pick a free port, and an address of this machine (or none: all of them)",
+        ) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True).start()
     return server

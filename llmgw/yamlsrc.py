@@ -19,8 +19,11 @@ from llmgw.errors import InputError
 MAX_ALIAS_EXPANSION = 100_000
 
 
-def read_text(path: Path, what: str) -> str:
+def read_text(path: Path, what: str, keep_newlines: bool = False) -> str:
+    """``keep_newlines``: CRLF stays CRLF (an edit writes the file back byte for byte)."""
     try:
+        if keep_newlines:
+            return path.read_bytes().decode("utf-8")
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: {what} not found", hint=_not_found_hint(what)) from None
@@ -215,7 +218,14 @@ class _Builder:
         key = (tag, event.value)
         if key not in self.values:
             node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-            self.values[key] = self.loader.construct_object(node, deep=True)
+            try:
+                self.values[key] = self.loader.construct_object(node, deep=True)
+            except (ValueError, TypeError, OverflowError) as exc:
+                # An explicit tag the text does not fit (!!int abc, !!timestamp 2001-13-45).
+                raise self._error(
+                    f"{event.value[:40]!r} is not a valid {tag.rsplit(':', 1)[-1]} ({exc})",
+                    event.start_mark,
+                ) from None
         return self.values[key]
 
     def _error(self, problem: str, mark: Any) -> Exception:

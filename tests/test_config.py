@@ -345,3 +345,47 @@ def test_bedrock_models_need_a_region(write: Write) -> None:
         write("ok.yaml", "bedrock:\n  llm:\n    - {name: a, model: m.a, region: eu-west-1}\n")
     )
     assert ok.bedrock.llm[0].region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("!!int abc", "4:15: 'abc' is not a valid int"),
+        ("!!timestamp 2001-13-45", "4:15: '2001-13-45' is not a valid timestamp (month must be"),
+        (
+            "!!timestamp\n        2001-12-14\n        99:59:43",
+            "4:15: '2001-12-14 99:59:43' is not a valid timestamp",
+        ),
+    ],
+)
+def test_an_explicit_tag_the_text_does_not_fit_is_a_line_not_a_crash(
+    write: Write, value: str, said: str
+) -> None:
+    message = load_error(write, f"models:\n  vllm:\n    - name: a\n      deploy: {value}\n")
+    assert said in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "gateway: {replicas: yes}\n",
+            "gateway.replicas: Input should be a valid integer (got True); YAML reads yes/no/on/off",
+        ),
+        (
+            "router: {num_retries: true}\n",
+            "router.num_retries: Input should be a valid integer (got True)",
+        ),
+        (
+            "router: {timeout: '30'}\n",
+            "router.timeout: Input should be a valid number (got '30'); write the number without quotes",
+        ),
+        (
+            'models: {vllm: [{name: a, deploy: "no"}]}\n',
+            "models.vllm[0].deploy: Input should be a valid boolean (got 'no'); write true or false, without quotes",
+        ),
+        ("gateway: {cache: 1}\n", "gateway.cache: Input should be a valid boolean (got 1)"),
+    ],
+)
+def test_types_are_what_they_say_with_no_coercion(write: Write, text: str, said: str) -> None:
+    assert said in load_error(write, text)

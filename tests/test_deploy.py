@@ -4,6 +4,7 @@ real helm binary with a local test chart; Secrets go to the Kubernetes API stand
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -83,8 +84,10 @@ def test_dry_run_of_a_new_install(
     assert (
         "new install" in result.out and "model added: vllm/llama-3-1-8b-int8-neuron" in result.out
     )
-    assert [c[0] for c in fake.calls()] == ["version", "get"]
+    # The dry run checks what the real run will: the chart takes the values (helm template).
+    assert [c[0] for c in fake.calls()] == ["version", "get", "template"]
     assert not cluster.applied and not (tmp_path / "values.rendered.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_deploy_applies_secret_then_helm(
@@ -146,8 +149,47 @@ def test_changes_are_summarised(
     result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
     assert result.code == 1
     assert "model changed: bedrock/amazon-nova-premier" in result.out
-    assert "value changed: replicaCount" in result.out
+    assert "value changed replicaCount: 2 → 3" in result.out
     assert "-replicaCount: 2" in result.out and "+replicaCount: 3" in result.out
+
+
+def test_the_verbose_diff_shows_only_the_keys_that_differ(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    """helm returns the live values key-sorted; the render is in template order. Both are
+    compared as parsed values dumped alike, so 4 real changes are 4 changes."""
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    live = fake.state()["values"]
+    live["replicaCount"] = 5
+    live["ingress"]["className"] = "nginx"
+    live["envVars"]["EXTRA"] = "1"
+    del live["redis"]["architecture"]
+    fake.values = dict(sorted(live.items()))  # as helm prints them: keys sorted
+    fake.save()
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
+    assert result.code == 1, result.err
+    summary = [line for line in result.out.splitlines() if line.startswith("value ")]
+    assert summary == [
+        'value removed envVars.EXTRA (was "1")',
+        "value changed ingress.className: nginx → internet-facing-alb",
+        "value added redis.architecture (= standalone)",
+        "value changed replicaCount: 5 → 2",
+    ]
+    changed = [
+        line
+        for line in result.out.splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    # two changed lines (- and + each), one added, one removed: nothing else
+    assert sorted(changed) == [
+        "+  architecture: standalone",
+        "+  className: internet-facing-alb",
+        "+replicaCount: 2",
+        '-  EXTRA: "1"',
+        "-  className: nginx",
+        "-replicaCount: 5",
+    ], changed
 
 
 def test_helm4_flags_and_context(
@@ -204,6 +246,39 @@ def test_unpinned_oci_chart_is_refused(
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 2 and "not pinned" in result.err
     assert not fake.calls()
+
+
+@pytest.mark.parametrize(
+    ("args", "config_version", "said"),
+    [
+        (["--chart-version", "latest"], None, "--chart-version 'latest' is not a pinned version"),
+        (["--chart-version", ">=1.0"], None, "--chart-version '>=1.0' is not a pinned version"),
+        ([], '"1.x"', "gateway.chart_version '1.x' is not a pinned version"),
+        (["--timeout", "ten"], None, "--timeout 'ten' is not a duration"),
+    ],
+)
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_bad_pins_and_durations_are_exit_2_before_any_helm_call(
+    cli: Cli,
+    cfg: Path,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    args: list[str],
+    config_version: str | None,
+    said: str,
+    dry_run: bool,
+) -> None:
+    cluster, kc = api
+    text = cfg.read_text().replace(f"chart: {CHART}", "chart: oci://ghcr.io/berriai/litellm-helm")
+    if config_version:
+        text = text.replace('chart_version: "1.100.5"', f"chart_version: {config_version}")
+    cfg.write_text(text)
+    result = deploy(cli, cfg, kc, tmp_path, *args, "--dry-run" if dry_run else "--yes")
+    assert result.code == 2, result.err
+    assert f"error: {said}" in result.err
+    assert not fake.calls() and not cluster.applied
 
 
 def test_dropping_a_served_model_is_refused(
@@ -386,13 +461,76 @@ def test_add_bedrock_model_dry_run_cannot_deploy(cli: Cli, cfg: Path) -> None:
 def test_add_bedrock_model_whose_deploy_fails_says_the_config_changed(
     cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], tmp_path: Path
 ) -> None:
-    _cluster, kc = api  # no secrets in the environment: the deploy cannot run
+    """What only the deploy itself can find (here: no secrets in the environment) comes after
+    the edit; the config keeps the model, and says so."""
+    _cluster, kc = api
     result = add_and_deploy(cli, cfg, kc)
     assert result.code == 3, result.err
     assert f"error: gpt-oss-20b was added to {cfg}, but the deploy failed:" in result.err
     assert "run `llmgw deploy` to roll it out" in result.err
     assert "gpt-oss-20b" in cfg.read_text()
     assert not fake.calls_of("upgrade")
+
+
+@pytest.mark.parametrize(
+    ("problem", "said", "code"),
+    [  # the exit code `llmgw deploy` alone gives for the same problem
+        ("no kubeconfig", "kubeconfig not found", 2),
+        ("no terminal", "refusing to deploy without confirmation: no terminal to ask on", 2),
+        ("no helm", "helm is not on PATH", 3),
+    ],
+)
+def test_add_bedrock_model_checks_what_the_deploy_needs_before_the_edit(
+    cli: Cli,
+    cfg: Path,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    problem: str,
+    said: str,
+    code: int,
+) -> None:
+    _cluster, kc = api
+    before = cfg.read_bytes()
+    args = [*("-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0")]
+    args += ["--no-validate", "--deploy", "--pods-from", REPO / "examples/cluster.yaml"]
+    if problem == "no kubeconfig":
+        args += ["--kubeconfig", tmp_path / "missing", "--yes"]
+    elif problem == "no terminal":
+        args += ["--kubeconfig", kc]
+    else:
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        args += ["--kubeconfig", kc, "--yes"]
+    result = cli(*args)
+    assert result.code == code, result.err
+    assert said in result.err and "was added" not in result.err
+    assert cfg.read_bytes() == before  # nothing edited
+    assert not fake.calls_of("upgrade")
+
+
+def test_add_bedrock_model_refuses_a_malformed_id_offline(
+    cli: Cli, cfg: Path, tmp_path: Path
+) -> None:
+    before = cfg.read_bytes()
+    for extra in ([], ["--no-validate"]):  # no AWS credentials here: AWS is never asked
+        result = cli("-c", cfg, "add-bedrock-model", "x", "openai gpt oss", *extra)
+        assert result.code == 2, result.err
+        assert "error: 'openai gpt oss' is not a Bedrock model id" in result.err
+        assert "credentials" not in result.err
+    assert cfg.read_bytes() == before
+
+
+def test_add_bedrock_model_keeps_crlf_line_endings(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "crlf.yaml"
+    cfg.write_bytes(b"# ops\r\nbedrock:\r\n  region: us-west-2\r\n  llm: []\r\n")
+    result = cli("-c", cfg, "add-bedrock-model", "nova", "amazon.nova-pro-v1:0", "--no-validate")
+    assert result.code == 0, result.err
+    data = cfg.read_bytes()
+    assert data.startswith(b"# ops\r\nbedrock:\r\n  region: us-west-2\r\n")
+    assert b"amazon.nova-pro-v1:0" in data
+    assert data.count(b"\n") == data.count(b"\r\n")  # every line ends in CRLF
 
 
 def test_inline_verbose_preview_masks_every_secret(
@@ -679,3 +817,64 @@ def test_deploy_in_api_mode_rolls_the_settings_then_syncs(
         assert refused.code == 4, refused.err
         assert "the sync would drop models the gateway serves: ollama/llama3-2-3b" in refused.err
         assert len(standin.store) == 8
+
+
+def test_the_preview_and_the_json_name_the_cluster_release_and_chart(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    server = yaml.safe_load(kc.read_text())["clusters"][0]["cluster"]["server"]
+    shown = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert shown.code == 1
+    assert (
+        f"target: release litellm in namespace litellm, chart {CHART} (local), "
+        f"cluster {server} (context test)" in shown.out
+    )
+    as_json = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-o", "json")
+    assert as_json.code == 1, as_json.err
+    document = json.loads(as_json.out)  # stdout holds the JSON document only
+    (values,) = document["previews"]
+    assert {k: values[k] for k in ("kind", "context", "server", "release", "namespace")} == {
+        "kind": "values",
+        "context": "test",
+        "server": server,
+        "release": "litellm",
+        "namespace": "litellm",
+    }
+    assert values["chart"] == CHART and values["new_install"] is True
+    assert "vllm/llama-3-1-8b-int8-neuron" in values["added"] and document["changes"] is True
+    refused = deploy(cli, cfg, kc, tmp_path, "--yes", "-o", "json")
+    assert refused.code == 2 and "-o json goes with --dry-run" in refused.err
+
+
+def test_the_prompt_names_the_cluster_and_helm_gets_the_same_kubeconfig(
+    cli: Cli,
+    cfg: Path,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With several clusters in one kubeconfig this is how people deploy to the wrong one."""
+    import io
+
+    _cluster, kc = api
+    server = yaml.safe_load(kc.read_text())["clusters"][0]["cluster"]["server"]
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    answered_no = deploy(cli, cfg, kc, tmp_path)
+    assert answered_no.code == 4 and "deploy cancelled; nothing was changed" in answered_no.err
+    assert (
+        f"Apply to release litellm in namespace litellm, chart {CHART} (local), "
+        f"cluster {server} (context test)?" in answered_no.err
+    )
+    assert not fake.calls_of("upgrade")
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    for command in ("get", "upgrade", "status"):  # helm template renders offline
+        for call in fake.calls_of(command):
+            assert call[call.index("--kubeconfig") + 1] == str(kc), call

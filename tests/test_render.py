@@ -111,8 +111,35 @@ def test_domain_renders_https_ingress(write: Write) -> None:
         )
     )
     values = parse(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))
+    assert values["ingress"]["enabled"] is True
     assert values["ingress"]["hosts"][0]["host"] == "litellm.example.com"
     assert values["ingress"]["tls"] == [{"hosts": ["litellm.example.com"]}]
+
+
+BEDROCK_ONLY = "bedrock:\n  region: us-west-2\n  llm: [{name: a, model: m.a}]\n"
+
+
+def test_no_domain_renders_no_ingress(write: Write) -> None:
+    """The default never exposes the gateway: plain HTTP, master key in every request."""
+    cfg = config.load(write("c.yaml", BEDROCK_ONLY))
+    values = parse(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))
+    assert values["ingress"]["enabled"] is False
+    example = config.load(REPO / "config.example.yaml")
+    assert example.ingress_enabled() is False
+
+
+def test_an_ingress_without_a_host_needs_the_plain_http_opt_in(write: Write) -> None:
+    with pytest.raises(InputError) as info:
+        config.load(write("c.yaml", "gateway: {ingress: true}\n" + BEDROCK_ONLY))
+    assert (
+        ":1:11: gateway.ingress: true without gateway.domain or gateway.host" in info.value.message
+    )
+    assert info.value.hint and "gateway.ingress_plain_http: true" in info.value.hint
+    cfg = config.load(
+        write("o.yaml", "gateway: {ingress: true, ingress_plain_http: true}\n" + BEDROCK_ONLY)
+    )
+    values = parse(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))
+    assert values["ingress"]["enabled"] is True and values["ingress"]["tls"] == []
 
 
 HOSTILE = [

@@ -102,7 +102,10 @@ def test_router_settings_follow_and_are_written_whole() -> None:
         "context_window_fallbacks": [],
         "model_group_alias": {},
     }
-    assert p.router_changes == ["router_settings.fallbacks", "router_settings.model_group_alias"]
+    assert p.router_changes == [
+        "changed router_settings.fallbacks",
+        "changed router_settings.model_group_alias",
+    ]
     assert p.writes == 1 and not p.removed
     # Not asked about the router (None): it is left as it is.
     assert sync.plan(desired, listed, OWNER, None, live).router is None

@@ -357,3 +357,17 @@ def test_litellm_s_own_404_is_its_answer_not_a_wrong_url() -> None:
         answer({"error": {"message": "Model x not found on proxy."}}).delete("x")
     with pytest.raises(ExternalError, match="is this a LiteLLM proxy"):
         answer({"detail": "Not Found"}).models()
+
+
+def test_the_sync_preview_as_json_names_the_gateway(
+    cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
+) -> None:
+    _standin, url = api
+    result = run(cli, cfg, cluster_file(tmp_path), "--dry-run", "-o", "json")
+    assert result.code == 1, (result.out, result.err)
+    document = json.loads(result.out)
+    (preview,) = document["previews"]
+    assert preview["kind"] == "api" and preview["gateway"] == url
+    assert (preview["release"], preview["namespace"]) == ("gw", "ai")
+    assert sorted(preview["added"]) == ["bedrock/claude", "vllm/a", "vllm/b"]
+    assert document["changes"] is True

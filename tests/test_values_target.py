@@ -11,6 +11,6 @@ def test_a_live_release_without_model_list_is_a_change_in_api_mode() -> None:
     live = {"proxy_config": {"general_settings": {"store_model_in_db": True}}}
     new = {"proxy_config": {"model_list": [], "general_settings": {"store_model_in_db": True}}}
     change = preview(live, new, [])
-    assert change.other == ["proxy_config.model_list"]
+    assert change.other == ["set proxy_config.model_list"]
     assert change.changes
     assert not preview(new, new, []).changes

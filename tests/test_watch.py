@@ -449,3 +449,26 @@ def test_events_of_a_watch_from_before_the_last_list_are_ignored(tmp_path: Path)
     assert c.view["vllm"].pods == {} and c.dirty_at is None
     c._handle(("event", "vllm", "pods", 2, "ADDED", old))  # the current watch
     assert list(c.view["vllm"].pods) and c.dirty_at is not None
+
+
+@pytest.mark.parametrize("listen", ["bogus", ":99999", ":0", "::1:8080", "[::1]", "host :80"])
+def test_a_bad_listen_address_is_exit_2_naming_the_flag(cli: Any, listen: str) -> None:
+    result = cli("-c", "config.example.yaml", "sync", "--watch", "--listen", listen)
+    assert result.code == 2, result.err
+    assert f"error: --listen {listen!r} is not [HOST]:PORT" in result.err
+    assert "hint: e.g. --listen :8080" in result.err
+
+
+def test_health_on_an_ipv6_address(world: World) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    with world.controller() as c:
+        server = serve_health(c, f"[::1]:{port}")
+        try:
+            with urllib.request.urlopen(f"http://[::1]:{port}/healthz", timeout=5) as answer:
+                assert answer.status == 200
+        finally:
+            server.shutdown()

@@ -61,6 +61,14 @@ def _check_settings(config: Config, text: str, path: Path) -> None:
             hint="use secrets.mode: reference (deploy writes the Secret from your environment)",
         )
     gw = config.gateway
+    if config.ingress_enabled() and not (gw.host or gw.domain) and not gw.ingress_plain_http:
+        loc = ("gateway", "ingress")
+        raise InputError(
+            f"{_where(text, path, loc)}: gateway.ingress: true without gateway.domain or "
+            "gateway.host would serve the gateway over plain HTTP, master key included",
+            hint="set gateway.domain (HTTPS on litellm.<domain>), or accept plain HTTP with "
+            "gateway.ingress_plain_http: true",
+        )
     if gw.model_source == "api":
         problem = ""
         if config.secrets.salt_key is None:
@@ -142,6 +150,12 @@ def _describe(err: Mapping[str, Any], text: str, path: Path, root: Any) -> str:
             message += f" (got {excerpt(err['input'], 40)})"
             if kind == "string_type" and isinstance(err["input"], bool | int | float):
                 message += "; quote it: YAML reads yes/no/on/off, true/false and numbers as such"
+            elif kind == "bool_type" and isinstance(err["input"], str):
+                message += "; write true or false, without quotes"
+            elif kind in ("int_type", "float_type") and isinstance(err["input"], bool):
+                message += "; YAML reads yes/no/on/off and true/false as booleans: write a number"
+            elif kind in ("int_type", "float_type") and isinstance(err["input"], str):
+                message += "; write the number without quotes"
         if _secret_path(loc) and kind in ("model_type", "model_attributes_type", "dict_type"):
             message += (
                 "; name where the secret is ({env: VAR} or {secret: NAME, key: KEY}), "

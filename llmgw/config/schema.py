@@ -31,7 +31,9 @@ ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f\u2028\u2029\x85]+$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, strict=True
+    )
 
 
 def _label_value(value: str, what: str) -> str:
@@ -222,8 +224,12 @@ class Gateway(Strict):
     """When set, the ingress serves `litellm.<domain>` over HTTPS."""
     host: str = ""
     """Ingress host; overrides `litellm.<domain>`."""
-    ingress: bool = True
-    """Render an Ingress for the gateway."""
+    ingress: bool | None = None
+    """Render an Ingress for the gateway; default: when `domain` or `host` is set (served over
+    HTTPS). Without a host it needs `ingress_plain_http: true`."""
+    ingress_plain_http: bool = False
+    """Accept an Ingress without a host, over plain HTTP (an open load balancer, as in
+    workshops): every request, the master key included, crosses the network in the clear."""
     ingress_class: str = "internet-facing-alb"
     """IngressClass; a name containing `alb` adds AWS Load Balancer Controller annotations."""
     ingress_annotations: dict[str, str] = Field(default_factory=dict)
@@ -582,6 +588,10 @@ class Config(Strict):
     """Observability callbacks."""
     secrets: Secrets = Field(default_factory=Secrets)
     """Where secrets come from; never their values."""
+
+    def ingress_enabled(self) -> bool:
+        gw = self.gateway
+        return gw.ingress if gw.ingress is not None else bool(gw.host or gw.domain)
 
     def managed_secret_name(self) -> str:
         return self.secrets.secret_name or f"{self.gateway.release}-llmgw-env"

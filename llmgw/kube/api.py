@@ -19,6 +19,10 @@ LIST_TIMEOUT = 30.0
 RBAC_HINT = "grant it with docs/rbac.yaml (kubectl apply -f docs/rbac.yaml), or ask an admin"
 
 
+class Forbidden(ExternalError):
+    """403: the RBAC role lacks a verb on a resource in one namespace (others may be fine)."""
+
+
 class ListFailed(Exception):
     """A request that failed after the cluster answered, or timed out: data is incomplete."""
 
@@ -80,7 +84,7 @@ class Ask:
             )
         if status == 403:
             verb = "get" if resource in ("namespaces", "services/proxy", "secrets") else "list"
-            return ExternalError(
+            return Forbidden(
                 f"{where}: 403 Forbidden: cannot {verb} {resource} in namespace {self.namespace}",
                 hint=RBAC_HINT,
             )

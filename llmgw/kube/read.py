@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmgw.errors import ExternalError
-from llmgw.kube.api import Ask, ListFailed
+from llmgw.kube.api import Ask, Forbidden, ListFailed
 from llmgw.kube.auth import Cluster
 from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted, bad_objects
 
@@ -101,6 +101,8 @@ def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _Namesp
         if exc.status == 404:
             return _NamespaceResult(namespace, [], [], exists=False)
         return _NamespaceResult(namespace, [], [], exists=True, problem=str(exc))
+    except Forbidden as exc:  # per-namespace Roles: one namespace denied is a partial read
+        return _NamespaceResult(namespace, [], [], exists=True, problem=exc.message)
     bad = bad_objects([*pods, *services], limit=3)
     if bad:
         where = f"{cluster.describe()}, namespace {namespace}"

@@ -25,6 +25,7 @@ def for_config(
     connect: Callable[[], Any],
     gateway_url: str | None = None,
     kube_context: str | None = None,
+    kubeconfig: Path | None = None,
 ) -> Target[Any]:
     """The target that serves this config's models, for unattended runs (the controller)."""
     api = models_api(config, env, connect, gateway_url, confirm=False)
@@ -32,7 +33,8 @@ def for_config(
         return api
     from llmgw.targets.values import Settings, ValuesTarget
 
-    return ValuesTarget(Settings(config_path, kube_context=kube_context), env, connect)
+    settings = Settings(config_path, kube_context=kube_context, kubeconfig=kubeconfig)
+    return ValuesTarget(settings, env, connect)
 
 
 def models_api(
@@ -50,9 +52,16 @@ def models_api(
     from llmgw import gateway
     from llmgw.targets.api import ApiTarget
 
+    def names() -> dict[str, str]:
+        if gateway_url or config.gateway.url:
+            return {}  # reached at its URL: no cluster involved
+        cluster = connect()
+        return {"context": cluster.context, "server": cluster.server}
+
     return ApiTarget(
         config,
         lambda: gateway.open_api(config, gateway_url, env, connect),
         confirm=confirm,
         confirm_timeout=confirm_timeout,
+        cluster_names=names,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -88,6 +88,7 @@ class ApiTarget:
         open_gateway: Callable[[], Gateway],
         confirm: bool = True,
         confirm_timeout: float | None = None,
+        cluster_names: Callable[[], dict[str, str]] = dict,
     ) -> None:
         """``confirm``: read back until the replicas agree. The controller skips it: its next
         reconcile checks the gateway anyway, and its loop must not block on reloads."""
@@ -96,6 +97,8 @@ class ApiTarget:
         self.gateway: Gateway | None = None
         self.confirm = confirm
         self.confirm_timeout = confirm_timeout
+        #: The kube context and API server, when the gateway is reached through the cluster.
+        self.cluster_names = cluster_names
         self.owner = sync.owner_of(config.gateway.namespace, config.gateway.release)
 
     @property
@@ -119,10 +122,18 @@ class ApiTarget:
             gateway.router_settings(),
         )
         names = list(dict.fromkeys(str(r["model_name"]) for r in desired))
-        return Plan(rows, preview_of(rows), names)
+        gw = self.config.gateway
+        target = {
+            "kind": "api",
+            "gateway": gateway.where,
+            "release": gw.release,
+            "namespace": gw.namespace,
+            **self.cluster_names(),
+        }
+        return Plan(rows, replace(preview_of(rows), target=target), names)
 
     def question(self, plan: Plan) -> str:
-        return f"Apply {plan.writes} writes to {self.where}?"
+        return f"Apply {plan.writes} writes to {plan.preview.where()}?"
 
     def apply(self, plan: Plan, ui: Reporter) -> Applied:
         gateway = self._gateway()

@@ -91,18 +91,49 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value} if prefix else {}
 
 
+def _sorted(value: Any) -> Any:
+    """Keys sorted at every level: helm returns the live values key-sorted, the render is in
+    template order, and a diff of the two as they come shows one hunk over the whole file."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _scalar(value: Any) -> str:
+    text = yamlout.document(value).strip()
+    return text if "\n" not in text and len(text) <= 80 else "…"
+
+
+def _value_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``changed a.b: 1 → 2``, ``added a.c (= 3)``, ``removed a.d (was 4)``, by key path."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        if key not in new:
+            out.append(f"removed {key} (was {_scalar(old[key])})")
+        elif key not in old:
+            out.append(f"added {key} (= {_scalar(new[key])})")
+        elif old[key] != new[key]:
+            out.append(f"changed {key}: {_scalar(old[key])} → {_scalar(new[key])}")
+    return out
+
+
 def preview(
     live: Mapping[str, Any] | None, new: Mapping[str, Any], secrets: Sequence[str]
 ) -> Preview:
-    """What applying ``new`` over the live release's values would change, secrets masked."""
+    """What applying ``new`` over the live release's values would change, secrets masked.
+
+    Both sides are parsed values dumped the same way (keys sorted), so the diff shows only
+    real changes, as ``helm diff`` does."""
     old_models, new_models = models_by_name(live), models_by_name(new)
     old_flat, new_flat = _flatten(dict(live or {})), _flatten(dict(new))
-    other = sorted(k for k in set(old_flat) | set(new_flat) if old_flat.get(k) != new_flat.get(k))
+    other = [redact(line, secrets) for line in _value_changes(old_flat, new_flat)]
     if live is not None and has_model_list(live) != has_model_list(new):
         # Values that leave model_list out keep the chart's default (demo) models.
-        other.append(f"{PROXY_CONFIG_PATHS[chart_kind_of(new)]}.model_list")
-    old_text = yamlout.document(dict(live)) if live else ""
-    new_text = yamlout.document(dict(new))
+        other.append(f"set {PROXY_CONFIG_PATHS[chart_kind_of(new)]}.model_list")
+    old_text = yamlout.document(_sorted(dict(live))) if live else ""
+    new_text = yamlout.document(_sorted(dict(new)))
     diff = "".join(
         difflib.unified_diff(
             old_text.splitlines(keepends=True),
@@ -184,6 +215,8 @@ class Settings:
     timeout: str = "10m"
     wait: bool = True
     kube_context: str | None = None
+    #: The kubeconfig llmgw reads (``--kubeconfig``); helm is given the same one.
+    kubeconfig: Path | None = None
     #: Only a preview will follow: secrets need not be set, the managed Secret is not read.
     preview_only: bool = False
 
@@ -244,8 +277,14 @@ class ValuesTarget:
             timeout=s.timeout,
             wait=s.wait,
             kube_context=s.kube_context,
+            kubeconfig=str(s.kubeconfig) if s.kubeconfig else None,
         )
-        helm.check_chart(release.chart, release.version)
+        helm.check_chart(
+            release.chart,
+            release.version,
+            "--chart-version" if s.chart_version else "gateway.chart_version",
+        )
+        helm.check_timeout(release.timeout)
 
         def stored() -> Mapping[str, str] | None:
             from llmgw.kube import write
@@ -270,25 +309,55 @@ class ValuesTarget:
                 "--release), move clients to it, then `helm uninstall` the old one",
             )
         masked = [*rendered.secrets, *secret_data.values()]
-        return Plan(
-            rendered, release, h, preview(live, rendered.values, masked), secret_data, notes
+        cluster = self.connect()
+        change = replace(
+            preview(live, rendered.values, masked),
+            target={
+                "kind": "values",
+                "context": cluster.context,
+                "server": cluster.server,
+                "release": release.name,
+                "namespace": release.namespace,
+                "chart": release.chart,
+                "version": "" if helm.is_local(release.chart) else release.version,
+            },
         )
+        if s.preview_only:  # the dry run checks what it can without changing anything
+            self._chart_check(rendered, release, h, masked, ui)
+        return Plan(rendered, release, h, change, secret_data, notes)
+
+    def _chart_check(
+        self,
+        rendered: Rendered,
+        release: helm.Release,
+        h: helm.Helm,
+        masked: Sequence[str],
+        ui: Reporter,
+    ) -> None:
+        """``helm template`` of the chart with the values, from a private staging file."""
+        out = self.settings.out
+        staging = out.with_name(f".{out.name}.deploy")
+        files.write_atomic(staging, rendered.text, private=True)
+        try:
+            ui.phase("chart check")
+            helm.template(h, replace(release, values_file=staging), masked)
+        finally:
+            staging.unlink(missing_ok=True)
 
     def question(self, plan: Plan) -> str:
-        return f"Apply to release {plan.release.name} in namespace {plan.release.namespace}?"
+        return f"Apply to {plan.preview.where()}?"
 
     def apply(self, plan: Plan, ui: Reporter) -> Applied:
         """Chart check, the managed Secret, helm upgrade; the values file only after success."""
         rendered, release = plan.rendered, plan.release
         config = rendered.state.config
         out = self.settings.out
+        masked = [*rendered.secrets, *plan.secret_data.values()]
+        self._chart_check(rendered, release, plan.helm, masked, ui)
         staging = out.with_name(f".{out.name}.deploy")
         files.write_atomic(staging, rendered.text, private=True)
         try:
             staged = replace(release, values_file=staging)
-            ui.phase("chart check")
-            masked = [*rendered.secrets, *plan.secret_data.values()]
-            helm.template(plan.helm, staged, masked)
             if plan.secret_data:
                 ui.phase("secrets")
                 from llmgw.kube import write
