@@ -49,6 +49,18 @@ class Format(enum.StrEnum):
     yaml = "yaml"
 
 
+VerifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verify",
+        help="Then send each name added or changed one small request through the gateway "
+        "(Bedrock: a token); exit 3 if one does not answer (nothing is rolled back).",
+    ),
+]
+PreviewOpt = Annotated[
+    PreviewFormat,
+    typer.Option("--output", "-o", help="With --dry-run: the preview as JSON (for CI)."),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -295,10 +307,8 @@ def deploy(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the full values diff.")
     ] = False,
-    output: Annotated[
-        PreviewFormat,
-        typer.Option("--output", "-o", help="With --dry-run: the preview as JSON (for CI)."),
-    ] = PreviewFormat.table,
+    output: PreviewOpt = PreviewFormat.table,
+    verify: VerifyOpt = False,
 ) -> None:
     """Render, preview, and roll the gateway out with helm upgrade --install."""
     from llmgw import deploy as deploy_mod
@@ -322,6 +332,7 @@ def deploy(
         yes=yes,
         allow_removal=allow_removal,
         allow_partial=allow_partial,
+        verify=verify,
     )
     _run_deploy(settings, verbose, _machine(output, dry_run))
 
@@ -436,10 +447,17 @@ def sync(
             help="--watch: namespace of the leader-election Lease [default: gateway.namespace].",
         ),
     ] = None,
-    output: Annotated[
-        PreviewFormat,
-        typer.Option("--output", "-o", help="With --dry-run: the preview as JSON (for CI)."),
-    ] = PreviewFormat.table,
+    output: PreviewOpt = PreviewFormat.table,
+    verify: VerifyOpt = False,
+    verify_interval: Annotated[
+        float,
+        typer.Option(
+            "--verify-interval",
+            help="--watch: seconds between verifications of every served name through the "
+            "gateway (0: off; Bedrock names cost a token each); llmgw_model_up in /metrics.",
+            min=0,
+        ),
+    ] = 0.0,
 ) -> None:
     """Put the models into the running gateway through LiteLLM's management API (no restart)."""
     from llmgw import pipeline, syncer
@@ -460,6 +478,7 @@ def sync(
                 probe=probe,
                 listen=listen,
                 lease_namespace=lease_namespace,
+                verify_interval=verify_interval,
             ),
             log_format.value,
         )
@@ -473,6 +492,7 @@ def sync(
         yes=yes,
         allow_removal=allow_removal,
         allow_partial=allow_partial,
+        verify=verify,
     )
     _run_sync(settings, _machine(output, dry_run))
 
@@ -525,6 +545,110 @@ def _run_sync(settings: SyncSettings, machine: bool = False) -> None:
         else "replicas still reloading"
     )
     err.print(f"synced {outcome.writes} writes to {outcome.where}; {replicas}", markup=False)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    pods_from: PodsFromOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    gateway_url: Annotated[
+        str | None,
+        typer.Option("--gateway-url", help="api mode: the gateway's URL [default: gateway.url]."),
+    ] = None,
+    output: Annotated[Format, typer.Option("--output", "-o", help="Output format.")] = Format.table,
+) -> None:
+    """What the gateway serves now beside what it should; exit 1 when out of step."""
+    from llmgw import inputs
+    from llmgw import output as out
+    from llmgw import status as status_mod
+
+    reporter = out.DeployReporter(verbose=False, machine=True)
+    try:
+        report = status_mod.run(
+            status_mod.Settings(
+                _config_path(ctx, config),
+                inputs.Source(pods_from, kubeconfig, context),
+                gateway_url,
+            ),
+            reporter,
+        )
+    finally:
+        reporter.stop()
+    if output is Format.table:
+        out.print_status(report)
+    else:
+        out.dump(
+            {
+                "in_step": report.in_step,
+                "target": report.where,
+                "names": [r.as_dict() for r in report.rows],
+                "other": report.other,
+            },
+            output.value,
+        )
+    if not report.in_step:
+        raise typer.Exit(EXIT_DIFFERENCE)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Public names to verify [default: every name the gateway serves]."),
+    ] = None,
+    config: ConfigOpt = None,
+    pods_from: PodsFromOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    gateway_url: Annotated[
+        str | None,
+        typer.Option(
+            "--gateway-url",
+            help="The gateway's URL [default: gateway.url, else through the Kubernetes API "
+            "server's service proxy].",
+        ),
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option("--parallel", help="Requests in flight at once.", min=1)
+    ] = 4,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds each request may take.", min=0.1)
+    ] = 30.0,
+    skip_bedrock: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bedrock", help="Leave Bedrock names out (each check costs a token there)."
+        ),
+    ] = False,
+    output: Annotated[Format, typer.Option("--output", "-o", help="Output format.")] = Format.table,
+) -> None:
+    """Send each public name the smallest real request through the gateway (Bedrock: a token)."""
+    from llmgw import inputs, verifier
+    from llmgw import output as out
+
+    verdicts = verifier.run(
+        verifier.Settings(
+            config_path=_config_path(ctx, config),
+            source=inputs.Source(pods_from, kubeconfig, context),
+            gateway_url=gateway_url,
+            names=tuple(names or ()),
+            parallel=parallel,
+            timeout=timeout,
+            skip_bedrock=skip_bedrock,
+        )
+    )
+    if output is Format.table:
+        out.print_verdicts(verdicts)
+    else:
+        out.dump({"verdicts": [v.as_dict() for v in verdicts]}, output.value)
+    failed = [v.name for v in verdicts if not v.ok]
+    if failed:
+        out.err().print(f"failed: {', '.join(failed)}", markup=False)
+        raise typer.Exit(EXIT_DIFFERENCE)
 
 
 @app.command("add-bedrock-model")

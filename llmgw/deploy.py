@@ -20,7 +20,7 @@ from llmgw.errors import ExternalError, InputError
 from llmgw.review import Preview, Reporter
 from llmgw.targets import base
 from llmgw.targets import values as values_target
-from llmgw.targets.api import ApiTarget
+from llmgw.targets.api import ApiTarget, preview_of
 from llmgw.targets.api import Outcome as SyncOutcome
 from llmgw.targets.api import outcome as sync_outcome
 
@@ -34,6 +34,8 @@ class Settings:
     yes: bool = False
     allow_removal: bool = False
     allow_partial: bool = False
+    #: After the rollout (and the sync): the names added or changed must answer.
+    verify: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,22 @@ def run(
             port_forward=applied.port_forward,
         )
     api = targets.models_api(found.config, env, connect)
-    if api is None:
-        return outcome
-    # Once the settings are rolled out (or were in step), the models go through the api
-    # target: the same desired state, guard and confirmation; accepted once is enough.
-    policy = replace(policy, yes=settings.yes or result.applied)
-    return _then_sync(outcome, api, found.desired, policy, ui)
+    if api is not None:
+        # Once the settings are rolled out (or were in step), the models go through the api
+        # target: the same desired state, guard and confirmation; accepted once is enough.
+        policy = replace(policy, yes=settings.yes or result.applied)
+        outcome = _then_sync(outcome, api, found.desired, policy, ui)
+    if settings.verify and not settings.dry_run:
+        synced = outcome.sync
+        preview = preview_of(synced.plan) if synced is not None else outcome.preview
+        names = [*preview.added, *preview.changed]
+        if names and (outcome.applied or (synced is not None and synced.applied)):
+            from llmgw import gateway, verification
+
+            ui.phase("verify through the gateway")
+            gw = gateway.open_api(found.config, None, env, connect)
+            verification.require_answers(gw, found.desired, names, "the deploy was applied")
+    return outcome
 
 
 def _then_sync(

@@ -81,18 +81,20 @@ def open_api(
     url: str | None,
     env: Mapping[str, str],
     connect: Callable[[], Any],
+    timeout: float = litellm_api.TIMEOUT,
 ) -> Gateway:
-    """The gateway's management API: at ``url`` (else ``gateway.url``), else through the
-    Kubernetes API server's service proxy."""
+    """The gateway's API: at ``url`` (else ``gateway.url``), else through the Kubernetes API
+    server's service proxy. ``Gateway.key`` is kept for masking, never shown."""
     key, source = master_key(config, env, connect)
     url = url or config.gateway.url
     if url:
-        return Gateway(litellm_api.direct(url, key), url, source)
+        return Gateway(litellm_api.direct(url, key, timeout), url, source, key)
     cluster = connect()
     name = service(config)
     ns = config.gateway.namespace
     return Gateway(
-        litellm_api.via_service_proxy(cluster.api, ns, name, PORT, key),
+        litellm_api.via_service_proxy(cluster.api, ns, name, PORT, key, timeout),
         f"service {ns}/{name} through {cluster.describe()}",
         source,
+        key,
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +36,8 @@ TIMEOUT = 30.0
 class Response:
     status: int
     body: Any
+    #: Response headers, names in lowercase (LiteLLM's x-litellm-model-* say who answered).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 #: (method, path, JSON body or None) → response; raises ExternalError when nothing answered.
@@ -70,9 +72,9 @@ def direct(base_url: str, key: str, timeout: float = TIMEOUT) -> Transport:
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:
-                return Response(answer.status, _json(answer.read()))
+                return Response(answer.status, _json(answer.read()), _headers(answer.headers))
         except urllib.error.HTTPError as exc:
-            return Response(exc.code, _json(exc.read()))
+            return Response(exc.code, _json(exc.read()), _headers(exc.headers))
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ExternalError(
@@ -115,9 +117,9 @@ def via_service_proxy(
                 _preload_content=False,
                 _request_timeout=timeout,
             )
-            return Response(200, _json(answer.data))
+            return Response(200, _json(answer.data), _headers(answer.headers))
         except ApiException as exc:
-            return Response(int(exc.status or 0), _json(exc.body))
+            return Response(int(exc.status or 0), _json(exc.body), _headers(exc.headers))
         except (HTTPError, OSError) as exc:
             raise ExternalError(
                 f"the Kubernetes API server did not answer for service {namespace}/{service} "
@@ -126,6 +128,13 @@ def via_service_proxy(
             ) from None
 
     return send
+
+
+def _headers(headers: Any) -> dict[str, str]:
+    try:
+        return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    except AttributeError:
+        return {}
 
 
 def _json(data: bytes | str | None) -> Any:
@@ -139,7 +148,7 @@ def _json(data: bytes | str | None) -> Any:
         }
 
 
-def _message(body: Any) -> str:
+def error_message(body: Any) -> str:
     """LiteLLM's error text, wherever this version put it."""
     if isinstance(body, Mapping):
         for key in ("detail", "error"):
@@ -163,16 +172,18 @@ _NO_DATABASE = (
 class Gateway:
     """The management API of one gateway; ``where`` and ``key_source`` name it in errors."""
 
-    def __init__(self, transport: Transport, where: str, key_source: str) -> None:
+    def __init__(self, transport: Transport, where: str, key_source: str, key: str = "") -> None:
         self.send = transport
         self.where = where
         self.key_source = key_source
+        #: The master key, only to mask it in anything quoted from the gateway.
+        self.key = key
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         response = self.send(method, path, body)
         if 200 <= response.status < 300:
             return response.body
-        message = _message(response.body)
+        message = error_message(response.body)
         if response.status in (401, 403):
             raise ExternalError(
                 f"{self.where}: {response.status}: the gateway refused the master key ({message})",

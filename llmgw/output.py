@@ -189,3 +189,41 @@ def preview_document(previews: Sequence[Any], warnings: Sequence[str], notes: Se
         "warnings": list(warnings),
         "notes": list(notes),
     }
+
+
+def print_verdicts(verdicts: Sequence[Any], stream: TextIO | None = None) -> None:
+    """One line a name: result, name, HTTP status, latency, who answered, the error."""
+    stream = stream or sys.stdout
+    rows = [("RESULT", "PUBLIC_NAME", "STATUS", "LATENCY", "ANSWERED_BY", "ERROR")]
+    for v in verdicts:
+        by = v.answered_by + (" (fallback)" if v.fallback else "")
+        rows.append(
+            (
+                "ok" if v.ok else "FAILED",
+                v.name,
+                str(v.status),
+                f"{v.latency:.2f}s",
+                by or "-",
+                printable(v.error) or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        stream.write(
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )
+
+
+def print_status(report: Any, stream: TextIO | None = None) -> None:
+    """One row a public name; then the other differences and the target."""
+    stream = stream or sys.stdout
+    cells = [("PUBLIC_NAME", "STATE", "CONFIG", "CLUSTER", "GATEWAY")]
+    cells += [(r.name, r.state, r.config, r.cluster, r.gateway) for r in report.rows]
+    rows = [tuple(printable(c) for c in row) for row in cells]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+        stream.write(line.rstrip() + "\n")
+    for change in report.other:
+        err().print(f"value {change}", markup=False)
+    err().print(f"{'in step' if report.in_step else 'out of step'}: {report.where}", markup=False)

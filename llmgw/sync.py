@@ -86,6 +86,11 @@ def _id(row: Mapping[str, Any]) -> str:
     return str(_info(row).get("id"))
 
 
+def row_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    """A row as one replica lists it: its id and public name (alias copies differ by name)."""
+    return (_id(row), str(row.get("model_name")))
+
+
 def is_ours(row: Mapping[str, Any], owner: str) -> bool:
     info = _info(row)
     return (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw import inputs, targets
+from llmgw import gateway, inputs, targets
 from llmgw.errors import InputError
 from llmgw.review import Reporter
 from llmgw.targets import base
@@ -35,6 +35,8 @@ class Settings:
     allow_partial: bool = False
     #: Seconds to wait for every replica to show the writes; default: 3 reload intervals + 5.
     confirm_timeout: float | None = None
+    #: After the writes: the names added or changed must answer through the gateway.
+    verify: bool = False
 
 
 def run(
@@ -66,4 +68,13 @@ def run(
         )
     policy = base.Policy(settings.dry_run, settings.yes, settings.allow_removal)
     result = base.converge(target, found.desired, policy, ui)
-    return outcome(target, result, warnings)
+    done = outcome(target, result, warnings)
+    if settings.verify and done.applied:
+        from llmgw import verification
+
+        ui.phase("verify through the gateway")
+        p = result.plan.preview
+        names = [*p.added, *p.changed]
+        gw = gateway.open_api(found.config, settings.gateway_url, env, connect)
+        verification.require_answers(gw, found.desired, names, "the sync was applied")
+    return done

@@ -39,6 +39,9 @@ from llmgw.targets import base
 log = logging.getLogger("llmgw.watch")
 
 #: Reasons that mean the pods are gone, not merely unready: removed without grace.
+#: Failed verifications in a row before a name is logged as down (once).
+VERIFY_FAILS = 3
+
 _GONE = ("no pods match", "terminating", "no pod IP", "namespace ", "unknown: listing")
 
 
@@ -63,6 +66,9 @@ class Options:
     #: (client-go's reflector: 0.8 s to 30 s), with jitter.
     backoff_start: float = 0.8
     backoff_max: float = 30.0
+    #: Seconds between verifications of every served name (0: off); each request's timeout.
+    verify_interval: float = 0.0
+    verify_timeout: float = 30.0
 
 
 @dataclass
@@ -129,6 +135,18 @@ class Metrics:
         self.leader = Gauge(
             "llmgw_leader", "1 while this replica holds the Lease", registry=self.registry
         )
+        self.model_up = Gauge(
+            "llmgw_model_up",
+            "1 when the name answered its last verification through the gateway",
+            ["public_name"],
+            registry=self.registry,
+        )
+        self.model_latency = Gauge(
+            "llmgw_model_verify_latency_seconds",
+            "Latency of the name's last verification",
+            ["public_name"],
+            registry=self.registry,
+        )
 
     def text(self) -> bytes:
         from prometheus_client import generate_latest
@@ -166,6 +184,12 @@ class Controller:
         self.not_ready_since: dict[tuple[str, str], float] = {}
         self.served: set[tuple[str, str]] = set()
         self.probes: dict[tuple[str, str], _Probe] = {}
+        #: The desired state of the last reconcile, for --verify-interval.
+        self.last_state: Any = None
+        self.next_verify = 0.0
+        self.verifying = threading.Event()
+        #: Failed verifications in a row, by name: logged when it reaches VERIFY_FAILS.
+        self.verify_fails: dict[str, int] = {}
         self.leader = False
         self.next_lease = 0.0
         self.cluster: Any = None
@@ -515,6 +539,44 @@ class Controller:
             self.metrics.served.set(serving)
         return done
 
+    def _verify(self) -> None:
+        """--verify-interval: every served name gets one small request through the gateway;
+        a name that fails VERIFY_FAILS times in a row is logged once, and once when it is back."""
+        from llmgw import gateway, verification
+
+        try:
+            state = self.last_state
+            if state is None:
+                return
+            gw = gateway.open_api(
+                self.config,
+                self.options.gateway_url,
+                self.env,
+                lambda: self.cluster,
+                self.options.verify_timeout,
+            )
+            verdicts = verification.run(gw, state, verification.checks(state))
+        except LlmgwError as exc:
+            log.warning("verification skipped: %s", exc.message.splitlines()[0])
+            return
+        finally:
+            self.verifying.clear()
+        for v in verdicts:
+            self.metrics.model_up.labels(v.name).set(1 if v.ok else 0)
+            self.metrics.model_latency.labels(v.name).set(v.latency)
+            fails = 0 if v.ok else self.verify_fails.get(v.name, 0) + 1
+            if fails == VERIFY_FAILS:
+                log.warning(
+                    "%s failed %d verifications in a row: %s %s",
+                    v.name,
+                    fails,
+                    v.status,
+                    v.error,
+                )
+            elif not fails and self.verify_fails.get(v.name, 0) >= VERIFY_FAILS:
+                log.info("%s answers again (%.2f s)", v.name, v.latency)
+            self.verify_fails[v.name] = fails
+
     def _apply(self, models: list[DiscoveredModel], now: float) -> bool:
         target = self._target()
         if target.restarts:
@@ -527,7 +589,9 @@ class Controller:
                 return False
         # allow_removal: the grace is the guard here.
         policy = base.Policy(yes=True, allow_removal=True)
-        result = base.converge(target, desired.build(self.config, models), policy, _Quiet())
+        state = desired.build(self.config, models)
+        result = base.converge(target, state, policy, _Quiet())
+        self.last_state = state
         if result.applied:
             if target.restarts:
                 self.last_upgrade = self.clock()
@@ -631,6 +695,11 @@ class Controller:
             self.reconcile()
         if self.last_ok is not None:
             self.metrics.since_ok.set(self.clock() - self.last_ok)
+        interval = self.options.verify_interval
+        if interval and self.leader and now >= self.next_verify and not self.verifying.is_set():
+            self.next_verify = now + interval
+            self.verifying.set()
+            threading.Thread(target=self._verify, daemon=True, name="verify").start()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -40,6 +40,8 @@ class Engines:
     down: bool = False
     #: As a forward proxy: hosts whose requests are dropped unanswered (one backend dead).
     down_hosts: set[str] = field(default_factory=set)
+    #: Seconds each chat or embedding request takes (a model's latency, for benchmarks).
+    delay: float = 0.0
 
     def hosts(self) -> list[str]:
         """The hosts requests reached through the forward proxy, in order."""
@@ -111,6 +113,8 @@ class _Handler(loopback.JsonHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         model = str(body.get("model", ""))
         path = urlsplit(self.path).path  # a forward proxy's request line has the whole URL
+        if self.engines.delay and path.endswith(("/chat/completions", "/embeddings")):
+            time.sleep(self.engines.delay)
         if self.engines.fail and path.endswith(("/chat/completions", "/embeddings")):
             self._record(model)
             self._send(

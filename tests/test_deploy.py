@@ -878,3 +878,36 @@ def test_the_prompt_names_the_cluster_and_helm_gets_the_same_kubeconfig(
     for command in ("get", "upgrade", "status"):  # helm template renders offline
         for call in fake.calls_of(command):
             assert call[call.index("--kubeconfig") + 1] == str(kc), call
+
+
+def test_deploy_verify_fails_with_the_names_that_do_not_answer(
+    cli: Cli,
+    fake: FakeHelm,
+    api: tuple[Cluster, Path],
+    env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The management-API stand-in serves no chat: every added name fails its check."""
+    from tests.litellm_api_standin import KEY, Api
+    from tests.litellm_api_standin import serve as serve_api
+
+    _cluster, kc = api
+    monkeypatch.setenv("LITELLM_MASTER_KEY", KEY)
+    monkeypatch.setenv("LITELLM_SALT_KEY", "salt-s3cret")
+    with serve_api(Api()) as url:
+        cfg = tmp_path / "api.yaml"
+        cfg.write_text(
+            f"gateway: {{release: litellm, namespace: litellm, model_source: api, url: {url},"
+            f" chart: {REPO / 'tests/charts/litellm-helm-1x'}}}\n"
+            "models: {tei: [{name: bge-large-en-v1-5}]}\n"
+            "secrets: {salt_key: {env: LITELLM_SALT_KEY}}\n"
+        )
+        result = deploy(cli, cfg, kc, tmp_path, "--yes", "--verify")
+    assert result.code == 3, result.err
+    assert (
+        "the deploy was applied, but these names did not answer through the gateway: "
+        "tei/bge-large-en-v1-5 (404" in result.err
+    )
+    assert fake.calls_of("upgrade")  # applied, and not rolled back
+    assert KEY not in result.out + result.err

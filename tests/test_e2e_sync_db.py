@@ -249,3 +249,71 @@ def test_a_changed_param_never_leaves_a_replica_without_the_name(
     for proxy in proxies:
         rows = [r for r in info(proxy) if r["model_name"] == name]
         assert [r["litellm_params"].get("timeout") for r in rows] == [31]
+
+
+def test_status_after_a_sync_then_a_pod_down_then_a_row_by_hand(
+    cli: Cli, world: tuple[list[Proxy], Engines], key: None, tmp_path: Path
+) -> None:
+    proxies, _engines = world
+    cfg = example_config(tmp_path / "config.yaml", proxies[0].url)
+    up = snapshot(tmp_path / "up.json")
+    assert sync(cli, cfg, up, "--yes", "--allow-removal").code == 0
+    on_step = cli("-c", cfg, "status", "--pods-from", up, "-o", "json")
+    assert on_step.code == 0, on_step.out + on_step.err
+    states = {r["public_name"]: r["state"] for r in json.loads(on_step.out)["names"]}
+    assert states.pop("ops/echo") == "served but not wanted"  # the replicas' own file model
+    assert set(states.values()) == {"in step"}, states
+    assert set(states) == ALL - {"ops/echo"}
+    down = snapshot(tmp_path / "down.json", frozenset({"llama3-2-3b"}))
+    out_of_step = cli("-c", cfg, "status", "--pods-from", down, "-o", "json")
+    assert out_of_step.code == 1
+    rows = {r["public_name"]: r for r in json.loads(out_of_step.out)["names"]}
+    assert rows["ollama/llama3-2-3b"]["state"] == "would be removed"
+    assert "CrashLoopBackOff" in rows["ollama/llama3-2-3b"]["cluster"]
+    hand = {
+        "model_name": "team/by-hand",
+        "litellm_params": {"model": "openai/hand", "api_base": "http://hand.team:8000/v1"},
+        "model_info": {"id": "by-hand-row"},
+    }
+    status, body = proxies[0].call("POST", "/model/new", hand)
+    assert status == 200, body
+    try:
+        shown = cli("-c", cfg, "status", "--pods-from", up)
+        assert shown.code == 0, shown.out + shown.err
+        line = next(x for x in shown.out.splitlines() if x.startswith("team/by-hand"))
+        assert "served but not wanted" in line and "1 not managed by llmgw" in line
+        assert shown.out.splitlines()[0].split() == [
+            "PUBLIC_NAME",
+            "STATE",
+            "CONFIG",
+            "CLUSTER",
+            "GATEWAY",
+        ]
+    finally:
+        proxies[0].call("POST", "/model/delete", {"id": "by-hand-row"})
+
+
+def test_sync_verify_proves_the_names_it_added_answer(
+    cli: Cli, world: tuple[list[Proxy], Engines], key: None, tmp_path: Path
+) -> None:
+    proxies, engines = world
+    cfg = example_config(tmp_path / "config.yaml", proxies[0].url)
+    down = snapshot(tmp_path / "down.json", frozenset({"qwen3-8b-fp8-neuron"}))
+    up = snapshot(tmp_path / "up.json")
+    assert sync(cli, cfg, down, "--yes", "--allow-removal").code == 0
+    proved = sync(cli, cfg, up, "--yes", "--verify")
+    assert proved.code == 0, proved.err
+    assert "verify through the gateway" in proved.err
+    assert sync(cli, cfg, down, "--yes", "--allow-removal").code == 0
+    engines.down_hosts = {"qwen3-8b-fp8-neuron.vllm:8000"}  # its engine stopped again
+    try:
+        failed = sync(cli, cfg, up, "--yes", "--verify")
+    finally:
+        engines.down_hosts = set()
+    assert failed.code == 3, failed.err
+    assert (
+        "the sync was applied, but these names did not answer through the gateway: "
+        "vllm/qwen3-8b-fp8-neuron (only its fallback sglang/qwen2-5-7b-instruct answered)"
+        in failed.err
+    )
+    assert "it was not rolled back" in failed.err

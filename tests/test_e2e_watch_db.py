@@ -9,6 +9,7 @@ stand-ins (tests/test_watch.py).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -65,7 +66,7 @@ def rows_named(proxy: Proxy, name: str) -> list[str]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[Cluster, list[Proxy], Engines]]:
+def world(tmp_path: Path) -> Iterator[tuple[Cluster, list[Proxy], Engines, Controller]]:
     cluster = Cluster()
     cluster.namespaces.update({"vllm", "ai"})
     cluster.put(pod("a-0", "vllm", {"app": "a"}))
@@ -89,6 +90,8 @@ def world(tmp_path: Path) -> Iterator[tuple[Cluster, list[Proxy], Engines]]:
             watch_timeout=30,
             lease_duration=2.0,
             identity="only",
+            verify_interval=0.3,
+            verify_timeout=10.0,
         )
         controller = Controller(
             options,
@@ -98,16 +101,16 @@ def world(tmp_path: Path) -> Iterator[tuple[Cluster, list[Proxy], Engines]]:
         thread = threading.Thread(target=controller.run, daemon=True)
         thread.start()
         try:
-            yield cluster, proxies, engines
+            yield cluster, proxies, engines, controller
         finally:
             controller.stop()
             thread.join(15)
 
 
 def test_a_down_name_answers_through_its_fallback_until_its_pods_are_back(
-    world: tuple[Cluster, list[Proxy], Engines],
+    world: tuple[Cluster, list[Proxy], Engines, Controller],
 ) -> None:
-    cluster, proxies, engines = world
+    cluster, proxies, engines, _controller = world
     for proxy in proxies:  # b never served yet: its name answers from a at once
         wait_until(partial(aliased, proxy, {"vllm/b": "vllm/a"}))
         status, body = proxy.chat("vllm/b", "hi")
@@ -128,3 +131,29 @@ def test_a_down_name_answers_through_its_fallback_until_its_pods_are_back(
         wait_until(partial(aliased, proxy, {"vllm/b": "vllm/a"}))
         # b's rows are gone; what /model/info lists under its name is the alias's copy of a.
         assert rows_named(proxy, "vllm/b") == rows_named(proxy, "vllm/a") == ["hosted_vllm/a"]
+
+
+def test_verify_interval_exports_which_names_answer_and_logs_a_failing_one_once(
+    world: tuple[Cluster, list[Proxy], Engines, Controller], caplog: pytest.LogCaptureFixture
+) -> None:
+    _cluster, _proxies, engines, controller = world
+
+    def up(name: str) -> float | None:
+        value = controller.metrics.registry.get_sample_value(
+            "llmgw_model_up", {"public_name": name}
+        )
+        return None if value is None else float(value)
+
+    wait_until(lambda: up("vllm/a") == 1.0)
+    assert up("vllm/b") == 1.0  # b is down: its alias answers from a
+    with caplog.at_level(logging.INFO, logger="llmgw.watch"):
+        engines.down_hosts = {"a.vllm:8000"}
+        wait_until(lambda: up("vllm/a") == 0.0)
+        fails = controller.verify_fails
+        wait_until(lambda: fails.get("vllm/a", 0) >= 4, timeout=60)  # logged once, at 3
+        engines.down_hosts = set()
+        wait_until(lambda: up("vllm/a") == 1.0)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("vllm/a ")]
+    assert said[0].startswith("vllm/a failed 3 verifications in a row")
+    assert len([m for m in said if "failed" in m]) == 1
+    assert said[-1].startswith("vllm/a answers again")

@@ -371,3 +371,24 @@ def test_the_sync_preview_as_json_names_the_gateway(
     assert (preview["release"], preview["namespace"]) == ("gw", "ai")
     assert sorted(preview["added"]) == ["bedrock/claude", "vllm/a", "vllm/b"]
     assert document["changes"] is True
+
+
+def test_status_says_when_the_replicas_disagree(
+    cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
+) -> None:
+    """Reads spread over the replicas: one that has not reloaded yet is out of step."""
+    standin, _url = api
+    cfg.write_text(
+        cfg.read_text().replace(
+            "model_source: api", "model_source: api, reload_interval_seconds: 1"
+        )
+    )
+    snap = cluster_file(tmp_path)
+    assert run(cli, cfg, snap, "--yes").code == 0
+    agreed = cli("-c", cfg, "status", "--pods-from", snap)
+    assert agreed.code == 0, agreed.out + agreed.err
+    standin.lag = 60.0  # from now on only the replica that takes a write sees it
+    assert run(cli, cfg, cluster_file(tmp_path, port=9000), "--yes").code == 0
+    split = cli("-c", cfg, "status", "--pods-from", cluster_file(tmp_path, port=9000))
+    assert split.code == 1, split.out + split.err
+    assert "replicas disagree: not every replica has reloaded the database yet" in split.err

@@ -37,6 +37,9 @@ class Plan:
     preview: Preview
     #: The public names the gateway serves through its database once this plan is applied.
     names: list[str]
+    #: What the gateway serves now: /model/info (alias copies left out) and its router.
+    current: list[dict[str, Any]] = field(default_factory=list)
+    current_router: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:
@@ -114,13 +117,11 @@ class ApiTarget:
         desired = sync.desired_rows(state.entries, self.owner)
         gateway = self._gateway()
         ui.phase("read the gateway's models")
-        rows = sync.plan(
-            desired,
-            gateway.models(),
-            self.owner,
-            state.router.live,
-            gateway.router_settings(),
-        )
+        listed, live = gateway.models(), gateway.router_settings()
+        rows = sync.plan(desired, listed, self.owner, state.router.live, live)
+        current = [
+            dict(r) for r in sync.stored_rows(listed, sync.router_state(live)["model_group_alias"])
+        ]
         names = list(dict.fromkeys(str(r["model_name"]) for r in desired))
         gw = self.config.gateway
         target = {
@@ -130,7 +131,9 @@ class ApiTarget:
             "namespace": gw.namespace,
             **self.cluster_names(),
         }
-        return Plan(rows, replace(preview_of(rows), target=target), names)
+        return Plan(
+            rows, replace(preview_of(rows), target=target), names, current, sync.router_state(live)
+        )
 
     def question(self, plan: Plan) -> str:
         return f"Apply {plan.writes} writes to {plan.preview.where()}?"

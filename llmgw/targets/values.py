@@ -219,6 +219,8 @@ class Settings:
     kubeconfig: Path | None = None
     #: Only a preview will follow: secrets need not be set, the managed Secret is not read.
     preview_only: bool = False
+    #: With ``preview_only``: still run ``helm template`` (the dry run does; status does not).
+    chart_check: bool = True
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,8 @@ class Plan:
     preview: Preview
     secret_data: dict[str, str]
     notes: list[str] = field(default_factory=list)
+    #: The live release's values (None: no release yet).
+    live: dict[str, Any] | None = None
 
     @property
     def changes(self) -> bool:
@@ -322,9 +326,9 @@ class ValuesTarget:
                 "version": "" if helm.is_local(release.chart) else release.version,
             },
         )
-        if s.preview_only:  # the dry run checks what it can without changing anything
+        if s.preview_only and s.chart_check:  # the dry run checks what it can
             self._chart_check(rendered, release, h, masked, ui)
-        return Plan(rendered, release, h, change, secret_data, notes)
+        return Plan(rendered, release, h, change, secret_data, notes, live)
 
     def _chart_check(
         self,

@@ -1,0 +1,198 @@
+"""``llmgw status``: what the gateway serves right now, beside what it should.
+
+One row per public name, from the same desired state ``render`` and ``sync`` use: the config
+(engines, deploy flags), the cluster (ready pods, the reason when not), and the gateway as it
+is now (values mode: the live release's values; api mode: its rows and router settings), with
+what the next deploy or sync would do about it. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from llmgw import inputs, sync, targets
+from llmgw.desired import DesiredState
+from llmgw.errors import ExternalError
+from llmgw.render import models_by_name
+from llmgw.review import Reporter
+from llmgw.targets import values as values_target
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    source: inputs.Source
+    gateway_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    config: str
+    cluster: str
+    gateway: str
+    #: in step, would be added, would be removed, changed, served but not wanted, not served.
+    state: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "public_name": self.name,
+            "config": self.config,
+            "cluster": self.cluster,
+            "gateway": self.gateway,
+            "state": self.state,
+        }
+
+
+OUT_OF_STEP = ("would be added", "would be removed", "changed")
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: list[Row]
+    where: str
+    #: Other differences the next deploy or sync would apply (settings, router keys).
+    other: list[str] = field(default_factory=list)
+
+    @property
+    def in_step(self) -> bool:
+        return not self.other and all(r.state not in OUT_OF_STEP for r in self.rows)
+
+
+def run(
+    settings: Settings,
+    ui: Reporter,
+    env: Mapping[str, str] | None = None,
+    connect: Callable[[], Any] | None = None,
+) -> Report:
+    env = os.environ if env is None else env
+    found = inputs.discover(settings.config_path, settings.source)
+    if found.state.problems:
+        raise ExternalError(
+            "cannot read the cluster: " + "; ".join(found.state.problems),
+            hint="retry, or check the RBAC in docs/rbac.yaml",
+        )
+    if connect is None:
+        from llmgw.kube import auth
+
+        source = settings.source
+        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
+    state, config = found.desired, found.config
+    api = targets.models_api(config, env, connect, settings.gateway_url)
+    if api is not None:
+        plan = api.plan(state, ui)
+        aliases = plan.current_router.get("model_group_alias") or {}
+        ours: dict[str, int] = {}
+        foreign: dict[str, int] = {}
+        for row in plan.current:
+            bucket = ours if sync.is_ours(row, api.owner) else foreign
+            name = str(row.get("model_name"))
+            bucket[name] = bucket.get(name, 0) + 1
+        preview, where = plan.preview, plan.preview.where()
+        disagree = _replicas_disagree(api, plan.current, aliases)
+        if disagree:
+            preview = replace(preview, other=[*preview.other, disagree])
+    else:
+        chart = values_target.ValuesTarget(
+            values_target.Settings(
+                settings.config_path,
+                kube_context=settings.source.context,
+                kubeconfig=settings.source.kubeconfig,
+                preview_only=True,
+                chart_check=False,
+            ),
+            env,
+            connect,
+        )
+        vplan = chart.plan(state, ui)
+        ours = {n: len(e) for n, e in models_by_name(vplan.live).items()}
+        foreign, aliases = {}, _live_aliases(vplan.live)
+        preview, where = vplan.preview, vplan.preview.where()
+    rows = _rows(state, ours, foreign, aliases, preview)
+    return Report(rows, where, list(preview.other))
+
+
+def _replicas_disagree(api: Any, first: list[dict[str, Any]], aliases: Mapping[str, Any]) -> str:
+    """Reads spread over the replicas behind the Service: two more reads must list the same
+    rows of ours, or a replica has not reloaded the database yet."""
+    seen = [{sync.row_key(r) for r in first if sync.is_ours(r, api.owner)}]
+    for _ in range(2):
+        rows = sync.stored_rows(api.gateway.models(), aliases) if api.gateway else []
+        seen.append({sync.row_key(r) for r in rows if sync.is_ours(r, api.owner)})
+    if all(s == seen[0] for s in seen):
+        return ""
+    return "replicas disagree: not every replica has reloaded the database yet (retry shortly)"
+
+
+def _live_aliases(live: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    from llmgw.render import proxy_config_of
+
+    proxy = proxy_config_of(live)
+    router = proxy.get("router_settings") if isinstance(proxy, Mapping) else None
+    aliases = router.get("model_group_alias") if isinstance(router, Mapping) else None
+    return aliases if isinstance(aliases, Mapping) else {}
+
+
+def _rows(
+    state: DesiredState,
+    ours: Mapping[str, int],
+    foreign: Mapping[str, int],
+    aliases: Mapping[str, Any],
+    preview: Any,
+) -> list[Row]:
+    config = state.config
+    found = {(m.engine, m.name): m for m in state.models}
+    members: dict[str, list[str]] = {}
+    cluster: dict[str, list[str]] = {}
+    for d in config.deployments():
+        label = d.kind if d.model.deploy else f"{d.kind} (deploy: false)"
+        members.setdefault(d.public_name, []).append(label)
+        m = found.get((d.kind, str(d.model.name)))
+        if m is not None:
+            cluster.setdefault(d.public_name, []).append(
+                f"{m.ready_replicas}/{m.replicas} ready"
+                + ("" if m.ready else f" ({m.reason})" if m.reason else "")
+            )
+    wanted, alias_wanted = set(state.names), state.router.aliases
+    names = list(dict.fromkeys([*members, *ours, *foreign, *aliases]))
+    rows = []
+    for name in names:
+        served = []
+        if ours.get(name):
+            served.append(f"{ours[name]} deployment{'s' if ours[name] > 1 else ''}")
+        if name in aliases:
+            served.append(f"→ {aliases[name]} (fallback)")
+        if foreign.get(name):
+            served.append(f"{foreign[name]} not managed by llmgw")
+        if name in preview.added:
+            row_state = "would be added"
+        elif name in preview.removed:
+            row_state = "would be removed"
+        elif name in preview.changed or alias_wanted.get(name) != _target(aliases.get(name)):
+            row_state = "changed"
+        elif name in wanted or name in alias_wanted:
+            row_state = "in step"
+        elif foreign.get(name) and name not in members:
+            row_state = "served but not wanted"
+        else:
+            row_state = "not served"
+        rows.append(
+            Row(
+                name,
+                ", ".join(members.get(name, [])) or "-",
+                "; ".join(cluster.get(name, [])) or "-",
+                ", ".join(served) or "-",
+                row_state,
+            )
+        )
+    return rows
+
+
+def _target(alias: Any) -> str | None:
+    if isinstance(alias, Mapping):
+        return str(alias.get("model")) if alias.get("model") else None
+    return str(alias) if alias else None

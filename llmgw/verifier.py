@@ -1,0 +1,46 @@
+"""``llmgw verify``: does each public name answer through the gateway right now?
+
+The same desired state as ``render`` and ``sync`` says which names the gateway serves and in
+which mode; ``verification`` sends each the smallest real request, at most ``parallel`` at
+once, each with a timeout. Bedrock names cost a token each (``skip_bedrock`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmgw import gateway, inputs, verification
+from llmgw.verification import Verdict
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    source: inputs.Source
+    gateway_url: str | None = None
+    names: Sequence[str] = ()
+    parallel: int = 4
+    timeout: float = 30.0
+    skip_bedrock: bool = False
+
+
+def run(
+    settings: Settings,
+    env: Mapping[str, str] | None = None,
+    connect: Callable[[], Any] | None = None,
+) -> list[Verdict]:
+    env = os.environ if env is None else env
+    found = inputs.discover(settings.config_path, settings.source)
+    if connect is None:
+        from llmgw.kube import auth
+
+        source = settings.source
+        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
+    state = found.desired
+    chosen = verification.checks(state, settings.names, settings.skip_bedrock)
+    gw = gateway.open_api(found.config, settings.gateway_url, env, connect, settings.timeout)
+    return verification.run(gw, state, chosen, settings.parallel)
