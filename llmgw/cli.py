@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # typing only: the start-up path imports no stage
 
 app = typer.Typer(
     name="llmgw",
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Keep a LiteLLM gateway on Kubernetes in step with the models that really run.",
     no_args_is_help=True,
     add_completion=True,
@@ -171,7 +172,7 @@ def discover(
         _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context), probe
     )
     for note in found.notes:
-        out.err().print(f"note: {note}", markup=False)
+        out.warn(note)
     if output is Format.table:
         out.print_models(found.models, f"Models in {found.state.source}")
     else:
@@ -193,7 +194,7 @@ def discover(
         out.err().print(f"saved the snapshot to {save}", markup=False)
     if found.state.problems:
         for problem in found.state.problems:
-            out.err().print(f"warning: incomplete: {problem}", markup=False)
+            out.warn(f"incomplete: {problem}")
         raise typer.Exit(EXIT_EXTERNAL)
 
 
@@ -203,8 +204,13 @@ def render(
     config: ConfigOpt = None,
     pods_from: PodsFromOpt = None,
     out_path: Annotated[
-        Path, typer.Option("--out", help="Where to write the values.", dir_okay=False)
-    ] = Path("values.rendered.yaml"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the values [default: values.rendered.yaml].",
+            dir_okay=False,
+        ),
+    ] = None,
     stdout: Annotated[bool, typer.Option("--stdout", help="Print the values instead.")] = False,
     check: Annotated[
         bool,
@@ -232,8 +238,14 @@ def render(
     from llmgw import pipeline
     from llmgw.errors import InputError
 
-    if stdout and check:
-        raise InputError("--stdout and --check cannot be combined")
+    if stdout and (check or out_path is not None):
+        other = "--check" if check else "--out"
+        raise InputError(
+            f"--stdout and {other} cannot be combined",
+            hint="--stdout prints the values; --out writes them; --check compares them",
+        )
+    out_path = out_path or Path("values.rendered.yaml")
+    pipeline.check_out_path(out_path)  # before any work: a missing directory is a typo
     result = pipeline.render(
         _config_path(ctx, config),
         pipeline.Source(pods_from, kubeconfig, context),
@@ -243,11 +255,14 @@ def render(
     )
     err = out.err()
     for warning in result.warnings:
-        err.print(f"WARNING: {warning}", markup=False, style="bold red")
+        out.warn(warning)
     if stdout:
         sys.stdout.write(pipeline.printable_values(result))
         return
     if check:
+        if not out_path.exists():
+            err.print(f"{out_path} does not exist; run `llmgw render` to write it", markup=False)
+            raise typer.Exit(EXIT_DIFFERENCE)
         comparison = pipeline.check_file(result, out_path)
         if comparison.changed:
             sys.stdout.write(comparison.diff)
@@ -258,6 +273,13 @@ def render(
     out.print_models(list(result.state.models), f"Models in {result.source}", sys.stderr)
     pipeline.write_values(result, out_path)
     served = result.model_names
+    if result.state.config.gateway.model_source == "api":
+        err.print(
+            f"wrote {out_path}: the gateway's settings (chart, database, router, secrets); with "
+            "gateway.model_source: api the models go through `llmgw sync`",
+            markup=False,
+        )
+        return
     err.print(f"wrote {out_path} with {len(served)} models: {', '.join(served)}", markup=False)
 
 
@@ -358,7 +380,7 @@ def _run_deploy(settings: DeploySettings, verbose: bool, machine: bool = False) 
         out.dump(out.preview_document(reporter.previews, outcome.warnings, outcome.notes), "json")
     err = out.err()
     for warning in outcome.warnings:
-        err.print(f"WARNING: {warning}", markup=False, style="bold red")
+        out.warn(warning)
     for note in outcome.notes:
         err.print(f"note: {note}", markup=False)
     synced = outcome.sync
@@ -529,10 +551,10 @@ def _run_sync(settings: SyncSettings, machine: bool = False) -> None:
         out.dump(out.preview_document(reporter.previews, outcome.warnings, []), "json")
     err = out.err()
     for warning in outcome.warnings:
-        err.print(f"WARNING: {warning}", markup=False, style="bold red")
-    kept = len(outcome.plan.unmanaged)
+        out.warn(warning)
+    kept = sorted({str(r.get("model_name")) for r in outcome.plan.unmanaged})
     if kept:
-        err.print(f"not managed by llmgw (left as they are): {kept} models", markup=False)
+        err.print(f"not managed by llmgw (left as they are): {', '.join(kept)}", markup=False)
     if not outcome.plan.writes:
         err.print(f"in step: {outcome.where} already serves these models; nothing was written")
         return

@@ -23,6 +23,7 @@ from llmgw.config import (
 from llmgw.desired import DesiredState, RouterPlan, litellm_model
 from llmgw.discovery import DiscoveredModel
 from llmgw.engines import ENGINE_NAMES, ENGINES
+from llmgw.errors import InputError
 
 
 def build(
@@ -291,6 +292,14 @@ def env_secret_values(config: Config, env: Mapping[str, str]) -> dict[str, str]:
     The one place secrets are read from the environment: inline mode renders these values,
     reference mode's deploy writes them into the Secret llmgw manages.
     """
+    unset = unset_secret_vars(config, env)
+    if len(unset) > 1:  # every missing variable at once, not one a run
+        names = ", ".join(f"{var} ({path})" for _name, var, path in unset)
+        raise InputError(
+            f"environment variables not set: {names}",
+            hint=f"export each of them before running (export {unset[0][1]}=…), or use "
+            "secrets.mode: reference",
+        )
     return {
         name: resolve_secret(ref, env, key_path, config.secrets.mode)
         for name, ref, key_path in secret_refs(config)

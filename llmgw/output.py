@@ -29,6 +29,11 @@ def err() -> Console:
     return console(sys.stderr)
 
 
+def warn(text: str) -> None:
+    """Every warning, from every command, in the same words: ``warning: …`` on stderr."""
+    err().print(f"warning: {text}", markup=False, style="yellow")
+
+
 def _status(m: DiscoveredModel) -> str:
     if not m.deploy:
         status = "deploy: false"

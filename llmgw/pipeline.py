@@ -42,6 +42,16 @@ def render(
     return replace(rendered, warnings=[*warnings, *rendered.warnings])
 
 
+def check_out_path(path: Path) -> None:
+    """Where ``--out`` writes must be a directory that exists, checked before any work."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(
+            f"--out {path}: the directory {directory} does not exist",
+            hint=f"create it first (mkdir -p {directory}), or fix the path",
+        )
+
+
 def printable_values(result: Rendered) -> str:
     """The values for stdout; refused when they carry secrets (inline mode)."""
     if result.secrets:

@@ -82,7 +82,8 @@ def test_render_stdout(cli: Cli) -> None:
 def test_render_check(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "v.yaml"
     first = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out, "--check")
-    assert first.code == 1 and first.out.startswith("--- /dev/null")
+    assert first.code == 1 and first.out == ""
+    assert f"{out} does not exist; run `llmgw render` to write it" in first.err
     assert not out.exists()
     assert cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out).code == 0
     same = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--out", out, "--check")
@@ -160,7 +161,44 @@ def test_inline_missing_variable(cli: Cli, tmp_path: Path) -> None:
     cfg.write_text(EXAMPLE.read_text().replace("mode: reference", "mode: inline"))
     result = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", tmp_path / "v.yaml")
     assert result.code == 2
-    assert "environment variable LITELLM_MASTER_KEY is not set" in result.err
+    # every missing variable in one error, not one a run
+    assert result.err.count("error:") == 1
+    for var in (
+        "LITELLM_MASTER_KEY (secrets.master_key)",
+        "LITELLM_UI_USERNAME (secrets.ui_username)",
+        "LITELLM_UI_PASSWORD (secrets.ui_password)",
+        "LANGFUSE_PUBLIC_KEY (o11y.langfuse.public_key)",
+        "LANGFUSE_SECRET_KEY (o11y.langfuse.secret_key)",
+    ):
+        assert var in result.err, var
+
+
+def test_render_output_flags_refuse_together_and_the_directory_is_checked_first(
+    cli: Cli, tmp_path: Path
+) -> None:
+    both = cli("render", "-c", EXAMPLE, "--pods-from", CLUSTER, "--stdout", "--out", tmp_path / "x")
+    assert both.code == 2 and "error: --stdout and --out cannot be combined" in both.err
+    missing = tmp_path / "gitops" / "litellm" / "values.yaml"
+    nowhere = cli(
+        "render", "-c", EXAMPLE, "--pods-from", tmp_path / "no-such.json", "--out", missing
+    )
+    # refused before discovery: the snapshot that does not exist is never read
+    assert nowhere.code == 2, nowhere.err
+    assert f"error: --out {missing}: the directory {missing.parent} does not exist" in nowhere.err
+    assert f"mkdir -p {missing.parent}" in nowhere.err
+
+
+def test_render_in_api_mode_says_where_the_models_go(cli: Cli, tmp_path: Path) -> None:
+    cfg = tmp_path / "api.yaml"
+    cfg.write_text(
+        EXAMPLE.read_text()
+        .replace("  release: litellm\n", "  release: litellm\n  model_source: api\n")
+        .replace("secrets:\n", "secrets:\n  salt_key: {secret: litellm-salt, key: salt}\n")
+    )
+    result = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", tmp_path / "v.yaml")
+    assert result.code == 0, result.err
+    assert "with gateway.model_source: api the models go through `llmgw sync`" in result.err
+    assert "0 models" not in result.err
 
 
 def run(*code: str) -> subprocess.CompletedProcess[str]:
@@ -309,3 +347,9 @@ def test_the_files_commands_write_are_replaced_atomically(
     reader.close()
     assert out.read_text() != "old: true\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]  # no temporary left
+
+
+def test_dash_h_is_help(cli: Cli) -> None:
+    for args in (["-h"], ["render", "-h"]):
+        result = cli(*args)
+        assert result.code == 0 and "Usage: llmgw" in result.out

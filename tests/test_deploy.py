@@ -802,7 +802,7 @@ def test_deploy_in_api_mode_rolls_the_settings_then_syncs(
         assert values["envVars"]["STORE_MODEL_IN_DB"] == "True"
         assert "synced 9 model writes to" in result.err, result.err  # 8 rows, the router
         assert len(standin.store) == 8  # 8 served deployments; mistral-7b-instruct has two
-        assert result.err.count("WARNING: vllm/qwen3-8b-fp8-neuron →") == 1
+        assert result.err.count("warning: vllm/qwen3-8b-fp8-neuron →") == 1
         assert "deployed litellm revision 1 with 7 models: " in result.err
         again = deploy(cli, cfg, kc, tmp_path, "--dry-run")
         assert again.code == 0 and "no changes" in again.err, again.err

@@ -202,7 +202,7 @@ def test_rows_added_by_hand_and_config_file_models_are_left_alone(
     cfg = example_config(tmp_path / "config.yaml", proxies[0].url)
     result = sync(cli, cfg, snapshot(tmp_path / "up.json"), "--yes", "--allow-removal")
     assert result.code == 0, result.err
-    assert "not managed by llmgw (left as they are): 2 models" in result.err
+    assert "not managed by llmgw (left as they are): ops/echo, team/hand-made" in result.err
     for proxy in proxies:
         eventually(lambda p: {"team/hand-made", "ops/echo"} <= names(p), proxy)
     status, body = proxies[0].call("POST", "/model/delete", {"id": "hand-made-row"})

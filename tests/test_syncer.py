@@ -163,7 +163,7 @@ def test_ui_rows_and_config_models_are_never_touched(
     }
     result = run(cli, cfg, cluster_file(tmp_path), "--yes", "--allow-removal")
     assert result.code == 0, result.err
-    assert "not managed by llmgw (left as they are): 3 models" in result.err
+    assert "not managed by llmgw (left as they are): bedrock/claude, vllm/a, vllm/b" in result.err
     assert standin.store[ui]["litellm_params"]["model"] == "openai/x"
     assert other in standin.store
     assert not any("cfg-1" in w for w in standin.writes())
