@@ -50,6 +50,15 @@ class Format(enum.StrEnum):
     yaml = "yaml"
 
 
+class ListFormat(enum.StrEnum):
+    """``discover``: ``wide`` adds the api_base and served name columns, as kubectl's does."""
+
+    table = "table"
+    wide = "wide"
+    json = "json"
+    yaml = "yaml"
+
+
 VerifyOpt = Annotated[
     bool,
     typer.Option(
@@ -153,7 +162,9 @@ def discover(
     ctx: typer.Context,
     config: ConfigOpt = None,
     pods_from: PodsFromOpt = None,
-    output: Annotated[Format, typer.Option("--output", "-o", help="Output format.")] = Format.table,
+    output: Annotated[
+        ListFormat, typer.Option("--output", "-o", help="Output format.")
+    ] = ListFormat.table,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     probe: ProbeOpt = False,
@@ -173,8 +184,10 @@ def discover(
     )
     for note in found.notes:
         out.warn(note)
-    if output is Format.table:
-        out.print_models(found.models, f"Models in {found.state.source}")
+    if output in (ListFormat.table, ListFormat.wide):
+        out.print_models(
+            found.models, f"Models in {found.state.source}", wide=output is ListFormat.wide
+        )
     else:
         out.dump(
             {
@@ -486,6 +499,14 @@ def sync(
 
     if watch:
         from llmgw import watch as watch_mod
+        from llmgw.errors import InputError
+
+        if pods_from is not None:
+            raise InputError(
+                "--pods-from does not go with --watch: the controller watches the cluster",
+                hint="give the cluster with --kubeconfig / --context (or run in a pod); "
+                "`llmgw sync --pods-from FILE` syncs once from a snapshot",
+            )
 
         _run_watch(
             watch_mod.Options(
@@ -785,12 +806,20 @@ def _report(exc: LlmgwError) -> NoReturn:
 def main() -> None:
     """Entry point: the one place errors become messages and exit codes."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except LlmgwError as exc:
         _report(exc)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except Exception as exc:
+        format_message = getattr(exc, "format_message", None)
+        if callable(format_message):
+            # click's usage errors (typer carries its own click): the same one-line form as
+            # every other error, exit 2.
+            ctx = getattr(exc, "ctx", None)
+            command = getattr(ctx, "command_path", None) or "llmgw"
+            message = str(format_message()).replace("\n", " ")
+            _report(LlmgwError(message, hint=f"see `{command} --help`"))
         if os.environ.get("LLMGW_DEBUG"):
             raise
         print(
@@ -800,3 +829,4 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -66,7 +66,16 @@ def master_key(
         secret, key = ref.secret, str(ref.key)
     else:
         secret, key = config.managed_secret_name(), master_key_env(config)
-    data = write.read_secret(connect(), ns, secret) or {}
+    try:
+        cluster = connect()
+    except InputError as exc:  # the gap is the key, not the cluster
+        raise InputError(
+            f"no master key: {ref.env or 'its variable'} is not set, and the Secret "
+            f"{ns}/{secret} cannot be read without a cluster ({exc.message})",
+            hint=f"export {ref.env or 'the master key variable'}=… (the gateway's master key), "
+            "or give a kubeconfig to read it from the Secret",
+        ) from None
+    data = write.read_secret(cluster, ns, secret) or {}
     if key not in data:
         raise InputError(
             f"no master key: {ref.env or 'the variable'} is not set and the Secret "

@@ -67,7 +67,12 @@ def discover(config_path: Path, source: Source, probe: bool = False) -> Discover
         return Discovery(config, state, discovery.discover(config, state))
     from llmgw.kube import auth, read
 
-    cluster = auth.connect(auth.Connection(source.kubeconfig, source.context))
+    try:
+        cluster = auth.connect(auth.Connection(source.kubeconfig, source.context))
+    except InputError as exc:  # reading pods is what --pods-from replaces
+        raise InputError(
+            exc.message, hint=f"{exc.hint}, or use --pods-from FILE for a snapshot"
+        ) from None
     state = read.read_state(cluster, discovery.wanted(config))
     models = discovery.discover(config, state)
     if probe:

@@ -16,7 +16,10 @@ from rich.console import Console
 from llmgw.discovery import DiscoveredModel
 from llmgw.redact import printable
 
-HEADERS = ("PUBLIC NAME", "ENGINE", "NAMESPACE", "READY", "API BASE", "SERVED NAME", "STATUS")
+#: One token each, so `awk '{print $1}'` and `cut` work on piped output.
+HEADERS = ("PUBLIC_NAME", "ENGINE", "NAMESPACE", "READY", "STATUS")
+#: ``-o wide`` adds these (before STATUS), as kubectl's wide output does.
+WIDE = ("API_BASE", "SERVED_NAME")
 
 
 def console(stream: TextIO | None = None) -> Console:
@@ -44,49 +47,46 @@ def _status(m: DiscoveredModel) -> str:
     return "; ".join([status, *m.notes])
 
 
-def model_rows(models: Sequence[DiscoveredModel]) -> list[tuple[str, ...]]:
+def model_rows(models: Sequence[DiscoveredModel], wide: bool = False) -> list[tuple[str, ...]]:
     """Table cells; text from the cluster has its control characters (ANSI escapes) escaped."""
-    rows = [
-        (
-            m.public_name or m.name,
-            m.engine,
-            m.namespace,
-            f"{m.ready_replicas}/{m.replicas}",
-            m.api_base,
-            m.served_name,
-            _status(m),
-        )
-        for m in models
-    ]
+    rows = []
+    for m in models:
+        cells = [m.public_name or m.name, m.engine, m.namespace, f"{m.ready_replicas}/{m.replicas}"]
+        if wide:
+            cells += [m.api_base or "-", m.served_name or "-"]
+        rows.append((*cells, _status(m)))
     return [tuple(printable(cell) for cell in row) for row in rows]
 
 
 def print_models(
-    models: Sequence[DiscoveredModel], title: str, stream: TextIO | None = None
+    models: Sequence[DiscoveredModel],
+    title: str,
+    stream: TextIO | None = None,
+    wide: bool = False,
 ) -> None:
-    """A table of models: rich on a terminal; plain aligned columns (like kubectl) elsewhere."""
+    """Aligned columns, as kubectl prints them: a long row runs on rather than breaking a
+    name or URL. On a terminal a title line first and the status in colour; piped, the
+    header and the rows only."""
     stream = stream or sys.stdout
-    rows = model_rows(models)
-    if not stream.isatty():
-        widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
-        lines = [title] + [
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in [HEADERS, *rows]
-        ]
-        stream.write("\n".join(lines) + "\n")
+    headers = (*HEADERS[:-1], *WIDE, HEADERS[-1]) if wide else HEADERS
+    rows = model_rows(models, wide)
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+
+    if not stream.isatty() or os.environ.get("NO_COLOR"):
+        stream.write("\n".join(line(row) for row in [headers, *rows]) + "\n")
         return
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for header in HEADERS:
-        table.add_column(header, overflow="fold")
+    out = console(stream)
+    out.print(escape(title), style="bold", soft_wrap=True)
+    out.print(escape(line(headers)), style="bold", soft_wrap=True)
     for m, row in zip(models, rows, strict=True):
         colour = "dim" if not m.deploy else ("green" if m.ready else "red")
-        cells = [escape(c) for c in row]
-        cells[-1] = f"[{colour}]{cells[-1]}[/{colour}]"
-        table.add_row(*cells)
-    console(stream).print(table)
+        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)) + "  "
+        out.print(f"{escape(head)}[{colour}]{escape(row[-1])}[/{colour}]", soft_wrap=True)
 
 
 def dump(data: Any, fmt: str, stream: TextIO | None = None) -> None:

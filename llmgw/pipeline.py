@@ -37,9 +37,30 @@ def render(
     warnings = inputs.require_complete(found.state, allow_partial)
     env = os.environ if env is None else env
     rendered = values_target.render(
-        found.desired, config_path, env, template, source=found.state.source
+        found.desired,
+        config_path,
+        env,
+        template,
+        source=found.state.source,
+        command=_command(config_path, source, template),
     )
     return replace(rendered, warnings=[*warnings, *rendered.warnings])
+
+
+def _command(config_path: Path, source: Source, template: Path | None) -> str:
+    """The render that reproduces these values (no output flags: the same for --check)."""
+    import shlex
+
+    argv = ["llmgw", "render", "-c", str(config_path)]
+    if source.pods_from is not None:
+        argv += ["--pods-from", str(source.pods_from)]
+    if source.kubeconfig is not None:
+        argv += ["--kubeconfig", str(source.kubeconfig)]
+    if source.context:
+        argv += ["--context", source.context]
+    if template is not None:
+        argv += ["--template", str(template)]
+    return shlex.join(argv)
 
 
 def check_out_path(path: Path) -> None:

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from llmgw import yamlsrc
 from llmgw.errors import InputError
-from llmgw.redact import excerpt, one_line, redact
-from llmgw.yamlout import block, yaml_value
+from llmgw.redact import excerpt, one_line, printable, redact
+from llmgw.yamlout import Raw, block, yaml_value
 
 # -- template ------------------------------------------------------------------------------
 
@@ -39,7 +39,11 @@ def default_template(chart_kind: str = "litellm-helm") -> Path:
 
 
 def render(
-    template: Path, integration: Mapping[str, Any], source_name: str, secrets: Sequence[str] = ()
+    template: Path,
+    integration: Mapping[str, Any],
+    source_name: str,
+    secrets: Sequence[str] = (),
+    header: Mapping[str, Any] | None = None,
 ) -> str:
     """Render ``template`` with the integration object, then validate the result.
 
@@ -47,7 +51,7 @@ def render(
     check may quote rendered text, so every message is masked before it leaves.
     """
     try:
-        output = _render(template, integration, source_name)
+        output = _render(template, integration, source_name, header)
         gateway = integration.get("gateway")
         in_db = isinstance(gateway, Mapping) and gateway.get("model_source") == "api"
         validate(output, template, models_in_db=in_db)
@@ -58,7 +62,12 @@ def render(
     return output
 
 
-def _render(template: Path, integration: Mapping[str, Any], source_name: str) -> str:
+def _render(
+    template: Path,
+    integration: Mapping[str, Any],
+    source_name: str,
+    header: Mapping[str, Any] | None = None,
+) -> str:
     import jinja2
 
     text = yamlsrc.read_text(template, "template")
@@ -74,9 +83,12 @@ def _render(template: Path, integration: Mapping[str, Any], source_name: str) ->
         autoescape=False,
     )
     env.filters["block"] = block
+    env.filters["comment"] = comment
     try:
         compiled = env.get_template("values")
-        output = compiled.render(**_template_vars(integration), source=source_name)
+        output = compiled.render(
+            **_template_vars(integration), source=source_name, header=_header(header, template)
+        )
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(
             f"{template}:{exc.lineno}: template syntax error: {one_line(exc.message)}",
@@ -94,6 +106,29 @@ def _render(template: Path, integration: Mapping[str, Any], source_name: str) ->
             f"{template}:{_template_line(exc, template)}: template failed: {one_line(str(exc))}"
         ) from None
     return output.rstrip("\n") + "\n"
+
+
+def comment(value: Any) -> Raw:
+    """``x | comment``: text for a YAML comment, as it is, on one line (control characters and
+    line breaks shown escaped, so nothing can leave the comment)."""
+    return Raw(printable(str(value)).replace("\n", "\\n").replace("\t", " "))
+
+
+def _header(header: Mapping[str, Any] | None, template: Path) -> dict[str, Any]:
+    """What the values file says about itself (the ``header`` template variable)."""
+    from llmgw import __version__
+
+    return {
+        "version": __version__,
+        "cluster": "",
+        "template": template.name if template.parent == default_template().parent else template,
+        "chart": "",
+        "chart_version": "",
+        "command": "llmgw render",
+        "left_out": [],
+        "aliases": [],
+        **(header or {}),
+    }
 
 
 def _template_vars(integration: Mapping[str, Any]) -> dict[str, Any]:

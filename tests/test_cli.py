@@ -22,7 +22,7 @@ def test_discover_table_lists_models_and_why(cli: Cli) -> None:
     result = cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER)
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert lines[1].split()[:5] == ["PUBLIC", "NAME", "ENGINE", "NAMESPACE", "READY"]
+    assert lines[0].split() == ["PUBLIC_NAME", "ENGINE", "NAMESPACE", "READY", "STATUS"]
     row = next(line for line in lines if "qwen3-8b-fp8-neuron" in line)
     assert "0/1" in row and "not ready: CrashLoopBackOff" in row
     assert all(line == line.rstrip() for line in lines)
@@ -270,7 +270,7 @@ def test_control_characters_from_the_cluster_are_escaped(
             service("a", "vllm", {"app": "a"}, 8000),
         ]
     )
-    result = cli("-c", cfg, "discover", "--pods-from", snap)
+    result = cli("-c", cfg, "discover", "--pods-from", snap, "-o", "wide")
     assert result.code == 0, result.err
     assert "\x1b" not in result.out and "\x07" not in result.out
     assert "\\x1b[2J\\x1b[31mowned\\x07" in result.out
@@ -353,3 +353,128 @@ def test_dash_h_is_help(cli: Cli) -> None:
     for args in (["-h"], ["render", "-h"]):
         result = cli(*args)
         assert result.code == 0 and "Usage: llmgw" in result.out
+
+
+def _in_a_terminal(columns: int, *args: str) -> str:
+    """Run llmgw with its stdout on a pty of ``columns`` columns, as a user's terminal."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmgw", *args],
+        stdout=child_fd,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env={**env, "TERM": "xterm-256color"},
+    )
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(main_fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_120_column_terminal_never_splits_a_name_or_url() -> None:
+    import re
+
+    text = _in_a_terminal(
+        120, "-c", str(EXAMPLE), "discover", "--pods-from", str(CLUSTER), "-o", "wide"
+    )
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\r", "")
+    lines = plain.splitlines()
+    for name in ("vllm/llama-3-1-8b-int8-neuron", "tei/bge-large-en-v1-5"):
+        assert any(line.startswith(name + " ") for line in lines), plain
+    assert "http://llama-3-1-8b-int8-neuron.vllm:8000/v1" in plain
+    assert lines[0].startswith("Models in ") and lines[1].split()[0] == "PUBLIC_NAME"
+
+
+def test_piped_discover_is_the_header_and_the_rows_only(cli: Cli) -> None:
+    result = cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER)
+    first_column = [line.split()[0] for line in result.out.splitlines()]
+    assert first_column[0] == "PUBLIC_NAME"
+    assert first_column[1:] == [
+        "vllm/llama-3-1-8b-int8-neuron",
+        "vllm/qwen3-8b-fp8-neuron",
+        "sglang/qwen2-5-7b-instruct",
+        "mistral-7b-instruct",
+        "ollama/llama3-2-3b",
+        "tei/bge-large-en-v1-5",
+    ]
+
+
+def test_hints_point_at_the_real_gap(cli: Cli, tmp_path: Path) -> None:
+    api = tmp_path / "api.yaml"
+    api.write_text(
+        EXAMPLE.read_text()
+        .replace("  release: litellm\n", "  release: litellm\n  model_source: api\n")
+        .replace("secrets:\n", "secrets:\n  salt_key: {secret: litellm-salt, key: salt}\n")
+    )
+    # no master key, no cluster: the gap is the key
+    keyless = cli(
+        "-c",
+        api,
+        "sync",
+        "--dry-run",
+        "--pods-from",
+        CLUSTER,
+        "--gateway-url",
+        "http://127.0.0.1:9",
+    )
+    assert keyless.code == 2, keyless.err
+    assert "error: no master key: LITELLM_MASTER_KEY is not set, and the Secret" in keyless.err
+    assert "hint: export LITELLM_MASTER_KEY=…" in keyless.err
+    assert "--pods-from" not in keyless.err
+    # deploy writes to the cluster: --pods-from does not replace a kubeconfig
+    deployed = cli("-c", EXAMPLE, "deploy", "--dry-run", "--pods-from", CLUSTER)
+    assert deployed.code == 2, deployed.err
+    assert "no kubeconfig found" in deployed.err and "--pods-from" not in deployed.err
+    # discovery alone: a snapshot is the other way
+    discovered = cli("-c", EXAMPLE, "discover")
+    assert discovered.code == 2 and "or use --pods-from FILE for a snapshot" in discovered.err
+    watched = cli("-c", api, "sync", "--watch", "--pods-from", CLUSTER)
+    assert watched.code == 2
+    assert "error: --pods-from does not go with --watch" in watched.err
+
+
+def test_the_values_say_where_they_came_from_and_what_was_left_out(
+    cli: Cli, tmp_path: Path, snapshot: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    from tests.k8s_objects import pod, service
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "bedrock: {region: us-west-2, llm: [{name: c, model: m.c}]}\n"
+        "models:\n  vllm: [{name: a}, {name: b}]\nrouter: {fallbacks: {vllm/b: [vllm/a]}}\n"
+    )
+    broken = pod("b-0", "vllm", {"app": "b"}, state="crashloop")
+    broken["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] = "x\nevil: true"
+    snap = snapshot(
+        [pod("a-0", "vllm", {"app": "a"}), service("a", "vllm", {"app": "a"}, 8000), broken]
+    )
+    out = tmp_path / "v.yaml"
+    assert cli("-c", cfg, "render", "--pods-from", snap, "--out", out).code == 0
+    text = out.read_text()
+    header = [line for line in text.splitlines() if line.startswith("#")][:6]
+    assert header[1] == f"# Reproduce: llmgw render -c {cfg} --pods-from {snap}"
+    assert (
+        header[2].startswith("# llmgw 0.1.0; cluster state: ")
+        and "template: values.template.yaml" in header[2]
+    )
+    assert header[3] == "# chart: oci://ghcr.io/berriai/litellm-helm"
+    assert "# left out: vllm/b: Running, not Ready (readiness probe failing)" in text
+    assert "# vllm/b is down: answered by vllm/a (model_group_alias)" in text
+    check = cli("-c", cfg, "render", "--pods-from", snap, "--out", out, "--check")
+    assert check.code == 0, check.out  # the header is the same for --check

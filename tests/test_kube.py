@@ -322,7 +322,11 @@ def test_cli_render_refuses_partial_data(
     refused = cli("render", "-c", conf, "--kubeconfig", api, "--out", out)
     assert refused.code == 3 and "incomplete" in refused.err and not out.exists()
     allowed = cli("render", "-c", conf, "--kubeconfig", api, "--out", out, "--allow-partial")
-    assert allowed.code == 0 and "warning: rendering from partial data" in allowed.err and "tei" in allowed.err
+    assert (
+        allowed.code == 0
+        and "warning: rendering from partial data" in allowed.err
+        and "tei" in allowed.err
+    )
     names = [
         e["model_name"]
         for e in YAML(typ="safe").load(out.read_text())["proxy_config"]["model_list"]

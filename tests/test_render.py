@@ -366,3 +366,8 @@ def test_template_errors_never_quote_a_secret(write: Write) -> None:
             render.render(template, obj, "c", secrets)
         assert "sk-inline-s3cret" not in info.value.message, info.value.message
         assert "********" in info.value.message
+
+
+def test_text_in_a_comment_cannot_leave_it() -> None:
+    """The header's comments carry cluster text (reasons): a line break stays escaped."""
+    assert render.comment("x\nevil: true\x1b[2J") == "x\\nevil: true\\x1b[2J"

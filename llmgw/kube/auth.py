@@ -95,7 +95,7 @@ def connect(
     else:
         raise InputError(
             "no kubeconfig found (~/.kube/config, KUBECONFIG) and not running in a pod",
-            hint="pass --kubeconfig PATH, set KUBECONFIG, or use --pods-from FILE for a snapshot",
+            hint="pass --kubeconfig PATH or set KUBECONFIG",
         )
     configuration.retries = 0
     return Cluster(client.ApiClient(configuration), configuration.host, context)

@@ -61,6 +61,7 @@ def render(
     template: Path | None = None,
     placeholders: bool = False,
     source: str = "",
+    command: str = "",
 ) -> Rendered:
     """``placeholders``: render even when secret variables are not set (a preview), with a
     placeholder where an inline secret would be; ``Rendered.unset`` names them."""
@@ -71,7 +72,20 @@ def render(
     obj = integration.template_object(state, env)
     secrets = integration.inline_secret_values(obj)
     chosen = template or render_mod.default_template(config.gateway.chart_kind)
-    text = render_mod.render(chosen, obj, config_path.name, secrets)
+    gw = config.gateway
+    header = {
+        "cluster": source or "-",
+        "chart": gw.chart,
+        "chart_version": gw.chart_version,
+        "command": command or f"llmgw render -c {config_path}",
+        "left_out": [
+            {"name": m.public_name or m.name, "reason": m.reason or "deploy: false"}
+            for m in state.models
+            if not (m.ready and m.deploy)
+        ],
+        "aliases": [{"name": k, "target": v} for k, v in state.router.aliases.items()],
+    }
+    text = render_mod.render(chosen, obj, config_path.name, secrets, header)
     values = yamlsrc.load(text, config_path)
     return Rendered(state, obj, text, values, secrets, list(obj["warnings"]), unset, source)
 
@@ -301,6 +315,7 @@ class ValuesTarget:
         secret_data, notes = managed_secret_data(
             config, self.env, None if s.preview_only else stored
         )
+        cluster = self.connect()  # a deploy needs the cluster: said before helm is looked for
         h = helm.find()
         ui.phase("read live release")
         live = helm.live_values(h, release)
@@ -313,7 +328,6 @@ class ValuesTarget:
                 "--release), move clients to it, then `helm uninstall` the old one",
             )
         masked = [*rendered.secrets, *secret_data.values()]
-        cluster = self.connect()
         change = replace(
             preview(live, rendered.values, masked),
             target={
