@@ -76,6 +76,8 @@ def print_models(
         return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
 
     if not stream.isatty() or os.environ.get("NO_COLOR"):
+        if stream is sys.stdout:  # data on stdout, the title with the messages
+            sys.stderr.write(title + "\n")
         stream.write("\n".join(line(row) for row in [headers, *rows]) + "\n")
         return
     from rich.markup import escape

@@ -135,6 +135,12 @@ class Metrics:
         self.leader = Gauge(
             "llmgw_leader", "1 while this replica holds the Lease", registry=self.registry
         )
+        self.left_out = Gauge(
+            "llmgw_model_left_out",
+            "1 for each configured model the gateway does not serve, with why",
+            ["public_name", "reason"],
+            registry=self.registry,
+        )
         self.model_up = Gauge(
             "llmgw_model_up",
             "1 when the name answered its last verification through the gateway",
@@ -190,6 +196,8 @@ class Controller:
         self.verifying = threading.Event()
         #: Failed verifications in a row, by name: logged when it reaches VERIFY_FAILS.
         self.verify_fails: dict[str, int] = {}
+        #: Configured models not served, and why (logged when it changes).
+        self.left_out: dict[str, str] = {}
         self.leader = False
         self.next_lease = 0.0
         self.cluster: Any = None
@@ -519,6 +527,11 @@ class Controller:
             return False
         if done:
             by_key = {(m.engine, m.name): m for m in models}
+            if self.last_ok is None:  # the first reconcile: what runs already is no news
+                names = sorted({m.public_name for m in models if (m.engine, m.name) in ready})
+                log.info("serving %d self-hosted models: %s", len(names), ", ".join(names) or "-")
+                self.served = set(ready)
+            self._report_left_out(models)
             for key in sorted(ready - self.served):
                 up = by_key[key]
                 log.info("added %s: %d/%d ready", up.public_name, up.ready_replicas, up.replicas)
@@ -538,6 +551,22 @@ class Controller:
             self.last_ok = self.clock()
             self.metrics.served.set(serving)
         return done
+
+    def _report_left_out(self, models: list[DiscoveredModel]) -> None:
+        """Why a configured model is not served, said once (and again when the reason
+        changes); ``llmgw_model_left_out{public_name,reason}`` explains desired vs served."""
+        left = {
+            m.public_name or m.name: ("deploy: false" if not m.deploy else m.reason or "not ready")
+            for m in models
+            if not (m.ready and m.deploy)
+        }
+        for name, reason in sorted(left.items()):
+            if self.left_out.get(name) != reason:
+                log.info("left out %s: %s", name, reason)
+        self.left_out = left
+        self.metrics.left_out.clear()
+        for name, reason in left.items():
+            self.metrics.left_out.labels(name, reason[:80]).set(1)
 
     def _verify(self) -> None:
         """--verify-interval: every served name gets one small request through the gateway;
@@ -648,10 +677,24 @@ class Controller:
         return self.clock() - self.last_ok <= max(2 * self.options.resync, 60.0)
 
     def start(self) -> None:
+        from llmgw import __version__
         from llmgw.kube import lease
 
         self.cluster = self.connect()
         gw = self.config.gateway
+        from llmgw import gateway
+
+        where = self.options.gateway_url or gw.url or f"service {gw.namespace}/"
+        where += "" if self.options.gateway_url or gw.url else gateway.service(self.config)
+        log.info(
+            "llmgw %s sync --watch: config %s, %s, gateway %s, model_source %s, identity %s",
+            __version__,
+            self.options.config_path,
+            self.cluster.describe(),
+            where,
+            gw.model_source,
+            self.options.identity,
+        )
         self.elector = lease.Elector(
             self.cluster,
             self.options.lease_namespace or gw.namespace,

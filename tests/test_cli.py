@@ -478,3 +478,25 @@ def test_the_values_say_where_they_came_from_and_what_was_left_out(
     assert "# vllm/b is down: answered by vllm/a (model_group_alias)" in text
     check = cli("-c", cfg, "render", "--pods-from", snap, "--out", out, "--check")
     assert check.code == 0, check.out  # the header is the same for --check
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["nope"], "error: No such command 'nope'."),
+        (["render", "--bogus"], "error: No such option: --bogus"),
+        (["discover", "-o", "tall"], "error: Invalid value for '--output' / '-o'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_a_hint(cli: Cli, args: list[str], said: str) -> None:
+    result = cli(*args)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(said) and lines[1].startswith("hint: see `llmgw")
+    assert "Usage:" not in result.err and "╭" not in result.err
+
+
+def test_the_router_notes_are_warnings_in_every_command(cli: Cli) -> None:
+    said = "warning: vllm/qwen3-8b-fp8-neuron → sglang/qwen2-5-7b-instruct while"
+    assert said in cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER).err
+    assert said in cli("-c", EXAMPLE, "render", "--pods-from", CLUSTER, "--stdout").err

@@ -68,3 +68,50 @@ def test_docs_page_carries_the_marker() -> None:
     from tests.conftest import REPO
 
     assert "<!-- llmgw:config-reference -->" in (REPO / "docs/configuration.md").read_text()
+
+
+def test_the_committed_configuration_reference_is_current() -> None:
+    """docs/configuration.md holds the generated table; the schema cannot change without it."""
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location(
+        "config_reference", REPO / "tools/config_reference.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (REPO / "docs/configuration.md").read_text()
+    assert module.current(text) == text, "run `python tools/config_reference.py`"
+
+
+def test_the_readme_synopsis_names_every_option_of_every_command() -> None:
+    """The README, the docs and --help agree: each option a command takes is in its synopsis."""
+    import re
+
+    import typer
+
+    from llmgw.cli import app
+    from tests.conftest import REPO
+
+    command = typer.main.get_command(app)
+    readme = (REPO / "README.md").read_text()
+    synopsis = readme.split("```sh\nllmgw discover", 1)[1].split("```", 1)[0]
+    blocks = re.split(r"\nllmgw ", "llmgw discover" + synopsis)
+    by_name: dict[str, str] = {}
+    for block in blocks:
+        name = block.removeprefix("llmgw ").split()[0]
+        by_name.setdefault(name, "")
+        by_name[name] += block
+    commands = getattr(command, "commands", {})
+    missing = []
+    for name, sub in commands.items():
+        text = by_name.get(name, "")
+        for param in sub.params:
+            opts = [*param.opts, *getattr(param, "secondary_opts", [])]
+            if not any(o.startswith("-") for o in opts) or param.name in ("config", "help"):
+                continue
+            if not any(re.search(rf"(^|[\s\[|]){re.escape(o)}\b", text) for o in opts):
+                missing.append(f"{name} {opts[0]}")
+    assert missing == [], missing

@@ -338,7 +338,8 @@ def test_the_cli_stops_gracefully_on_sigterm_and_releases_the_lease(
     assert world.cluster.leases["ai/llmgw-sync"]["spec"]["holderIdentity"] == ""
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     messages = [line["message"] for line in lines]
-    assert "added vllm/a: 1/1 ready" in messages, messages
+    assert "add vllm/a" in messages, messages  # the write, from the preview
+    assert "serving 1 self-hosted models: vllm/a" in messages, messages
     assert any(m.startswith("released the Lease") for m in messages)
     assert KEY not in log.read_text()
 
@@ -472,3 +473,25 @@ def test_health_on_an_ipv6_address(world: World) -> None:
                 assert answer.status == 200
         finally:
             server.shutdown()
+
+
+def test_the_logs_say_what_runs_where_and_why_a_model_is_left_out(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.cluster.put(pod("b-0", "vllm", {"app": "b"}, state="crashloop"))
+    with caplog.at_level(logging.INFO, logger="llmgw.watch"), world.controller() as c:
+        steady(world)
+        wait_until(lambda: c.left_out.get("vllm/b") is not None)
+        time.sleep(0.5)  # more reconciles: said once
+    said = [r.getMessage() for r in caplog.records]
+    start = next(m for m in said if m.startswith("llmgw "))
+    assert "sync --watch: config " in start and str(world.config) in start
+    assert "(context test)" in start and "model_source api" in start
+    assert not [m for m in said if m.startswith("added vllm/a")]  # it was there at start
+    assert any(m.startswith("serving 1 self-hosted models: vllm/a") for m in said)
+    left = [m for m in said if m.startswith("left out vllm/b")]
+    assert len(left) == 1 and "CrashLoopBackOff" in left[0]
+    value = c.metrics.registry.get_sample_value(
+        "llmgw_model_left_out", {"public_name": "vllm/b", "reason": "CrashLoopBackOff"}
+    )
+    assert value == 1.0

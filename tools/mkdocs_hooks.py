@@ -1,15 +1,18 @@
-"""mkdocs hook: the configuration reference is generated from the schema at build time."""
+"""mkdocs hook: the committed configuration reference must be the one the schema gives."""
 
 from __future__ import annotations
 
 from typing import Any
 
-MARKER = "<!-- llmgw:config-reference -->"
 
+def on_pre_build(config: Any, **_: Any) -> None:
+    import importlib.util
+    from pathlib import Path
 
-def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
-    if MARKER in markdown:
-        from llmgw.reference import markdown as reference
-
-        return markdown.replace(MARKER, reference())
-    return markdown
+    path = Path(__file__).with_name("config_reference.py")
+    spec = importlib.util.spec_from_file_location("config_reference", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if module.main(["--check"]) != 0:
+        raise SystemExit("the configuration reference is stale")

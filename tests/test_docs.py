@@ -1,0 +1,35 @@
+"""docs/rbac.yaml is complete: every role is bound, and namespaced roles have a namespace
+before the first deploy. (Its schema is checked by kubernetes-validate in .ci/run.)"""
+
+from __future__ import annotations
+
+import yaml
+
+from tests.conftest import REPO
+
+
+def test_every_role_in_the_rbac_docs_is_bound_and_its_namespace_exists() -> None:
+    docs = [d for d in yaml.safe_load_all((REPO / "docs/rbac.yaml").read_text()) if d]
+    roles = {
+        (d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in ("Role", "ClusterRole")
+    }
+    bound = {
+        (d["roleRef"]["kind"], d["roleRef"]["name"])
+        for d in docs
+        if d["kind"] in ("RoleBinding", "ClusterRoleBinding")
+    }
+    assert roles == bound
+    created = [d["metadata"]["name"] for d in docs if d["kind"] == "Namespace"]
+    first_namespaced = next(i for i, d in enumerate(docs) if d["metadata"].get("namespace"))
+    assert docs.index(next(d for d in docs if d["kind"] == "Namespace")) < first_namespaced
+    assert {d["metadata"]["namespace"] for d in docs if d["metadata"].get("namespace")} <= set(
+        created
+    )
+    # sync --watch from outside: watch on pods and services, and the Lease
+    rules = [r for d in docs if d["kind"] in ("Role", "ClusterRole") for r in d["rules"]]
+    assert any("watch" in r["verbs"] and "pods" in r["resources"] for r in rules)
+    assert any(r["resources"] == ["leases"] and "update" in r["verbs"] for r in rules)
+
+
+def test_the_lock_file_of_add_bedrock_model_is_ignored_by_git() -> None:
+    assert ".config.yaml.lock" in (REPO / ".gitignore").read_text().split()
