@@ -59,6 +59,14 @@ class ListFormat(enum.StrEnum):
     yaml = "yaml"
 
 
+GatewayUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gateway-url",
+        help="The gateway's URL [default: gateway.url, else through the Kubernetes API "
+        "server's service proxy].",
+    ),
+]
 VerifyOpt = Annotated[
     bool,
     typer.Option(
@@ -430,14 +438,7 @@ def sync(
     pods_from: PodsFromOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
-    gateway_url: Annotated[
-        str | None,
-        typer.Option(
-            "--gateway-url",
-            help="The gateway's URL [default: gateway.url, else through the Kubernetes API "
-            "server's service proxy].",
-        ),
-    ] = None,
+    gateway_url: GatewayUrlOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     allow_removal: AllowRemovalOpt = False,
@@ -647,14 +648,7 @@ def verify(
     pods_from: PodsFromOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
-    gateway_url: Annotated[
-        str | None,
-        typer.Option(
-            "--gateway-url",
-            help="The gateway's URL [default: gateway.url, else through the Kubernetes API "
-            "server's service proxy].",
-        ),
-    ] = None,
+    gateway_url: GatewayUrlOpt = None,
     parallel: Annotated[
         int, typer.Option("--parallel", help="Requests in flight at once.", min=1)
     ] = 4,
