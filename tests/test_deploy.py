@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -754,69 +755,72 @@ def test_litellm_chart_config_errors(cli: Cli, tmp_path: Path) -> None:
     assert result.code == 2 and "the litellm chart bundles no Redis" in result.err
 
 
+@pytest.fixture
+def gateway_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """The management-API stand-in, with its master key and a salt key in the environment."""
+    from tests.litellm_api_standin import KEY, Api
+    from tests.litellm_api_standin import serve as serve_api
+
+    monkeypatch.setenv("LITELLM_MASTER_KEY", KEY)
+    monkeypatch.setenv("LITELLM_SALT_KEY", "salt-s3cret")
+    standin = Api()
+    with serve_api(standin) as url:
+        yield standin, url
+
+
 def test_deploy_in_api_mode_rolls_the_settings_then_syncs(
     cli: Cli,
     fake: FakeHelm,
     api: tuple[Cluster, Path],
     env: None,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    gateway_api: tuple[Any, str],
 ) -> None:
-    from tests.litellm_api_standin import KEY, Api
-    from tests.litellm_api_standin import serve as serve_api
-
     _cluster, kc = api
-    monkeypatch.setenv("LITELLM_MASTER_KEY", KEY)
-    monkeypatch.setenv("LITELLM_SALT_KEY", "salt-s3cret")
-    standin = Api()
-    with serve_api(standin) as url:
-        cfg = tmp_path / "api.yaml"
-        cfg.write_text(
-            (REPO / "config.example.yaml")
-            .read_text()
-            .replace(
-                "chart: oci://ghcr.io/berriai/litellm-helm",
-                f"chart: {REPO / 'tests/charts/litellm-helm-1x'}",
-            )
-            .replace(
-                "  release: litellm\n", f"  release: litellm\n  model_source: api\n  url: {url}\n"
-            )
-            .replace("secrets:\n", "secrets:\n  salt_key: {env: LITELLM_SALT_KEY}\n")
+    standin, url = gateway_api
+    cfg = tmp_path / "api.yaml"
+    cfg.write_text(
+        (REPO / "config.example.yaml")
+        .read_text()
+        .replace(
+            "chart: oci://ghcr.io/berriai/litellm-helm",
+            f"chart: {REPO / 'tests/charts/litellm-helm-1x'}",
         )
-        result = deploy(cli, cfg, kc, tmp_path, "--yes")
-        assert result.code == 0, result.err
-        values = fake.state()["values"]
-        # An explicitly empty list: without one the chart's demo models would stay.
-        assert values["proxy_config"]["model_list"] == []
-        # Fallbacks and the alias for the down qwen3 follow the cluster: in the database.
-        assert values["proxy_config"]["router_settings"] == {
-            "routing_strategy": "simple-shuffle",
-            "num_retries": 2,
-        }
-        assert standin.router["model_group_alias"] == {
-            "vllm/qwen3-8b-fp8-neuron": "sglang/qwen2-5-7b-instruct"
-        }
-        assert (
-            values["proxy_config"]["general_settings"]["proxy_config_reload_interval_seconds"] == 10
-        )
-        assert values["envVars"]["STORE_MODEL_IN_DB"] == "True"
-        assert "synced 9 model writes to" in result.err, result.err  # 8 rows, the router
-        assert len(standin.store) == 8  # 8 served deployments; mistral-7b-instruct has two
-        assert result.err.count("warning: vllm/qwen3-8b-fp8-neuron →") == 1
-        assert "deployed litellm revision 1 with 7 models: " in result.err
-        again = deploy(cli, cfg, kc, tmp_path, "--dry-run")
-        assert again.code == 0 and "no changes" in again.err, again.err
-        assert "salt-s3cret" not in result.out + result.err
-        # The sync after the rollout has the guard too: a served model whose pods went away
-        # is not dropped without --allow-removal.
-        gone = tmp_path / "gone.yaml"
-        gone.write_text(
-            (REPO / "examples/cluster.yaml").read_text().replace("app: llama3-2-3b", "app: moved")
-        )
-        refused = cli("-c", cfg, "deploy", "--pods-from", gone, "--kubeconfig", kc, "--yes")
-        assert refused.code == 4, refused.err
-        assert "the sync would drop models the gateway serves: ollama/llama3-2-3b" in refused.err
-        assert len(standin.store) == 8
+        .replace("  release: litellm\n", f"  release: litellm\n  model_source: api\n  url: {url}\n")
+        .replace("secrets:\n", "secrets:\n  salt_key: {env: LITELLM_SALT_KEY}\n")
+    )
+    result = deploy(cli, cfg, kc, tmp_path, "--yes")
+    assert result.code == 0, result.err
+    values = fake.state()["values"]
+    # An explicitly empty list: without one the chart's demo models would stay.
+    assert values["proxy_config"]["model_list"] == []
+    # Fallbacks and the alias for the down qwen3 follow the cluster: in the database.
+    assert values["proxy_config"]["router_settings"] == {
+        "routing_strategy": "simple-shuffle",
+        "num_retries": 2,
+    }
+    assert standin.router["model_group_alias"] == {
+        "vllm/qwen3-8b-fp8-neuron": "sglang/qwen2-5-7b-instruct"
+    }
+    assert values["proxy_config"]["general_settings"]["proxy_config_reload_interval_seconds"] == 10
+    assert values["envVars"]["STORE_MODEL_IN_DB"] == "True"
+    assert "synced 9 model writes to" in result.err, result.err  # 8 rows, the router
+    assert len(standin.store) == 8  # 8 served deployments; mistral-7b-instruct has two
+    assert result.err.count("warning: vllm/qwen3-8b-fp8-neuron →") == 1
+    assert "deployed litellm revision 1 with 7 models: " in result.err
+    again = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert again.code == 0 and "no changes" in again.err, again.err
+    assert "salt-s3cret" not in result.out + result.err
+    # The sync after the rollout has the guard too: a served model whose pods went away
+    # is not dropped without --allow-removal.
+    gone = tmp_path / "gone.yaml"
+    gone.write_text(
+        (REPO / "examples/cluster.yaml").read_text().replace("app: llama3-2-3b", "app: moved")
+    )
+    refused = cli("-c", cfg, "deploy", "--pods-from", gone, "--kubeconfig", kc, "--yes")
+    assert refused.code == 4, refused.err
+    assert "the sync would drop models the gateway serves: ollama/llama3-2-3b" in refused.err
+    assert len(standin.store) == 8
 
 
 def test_the_preview_and_the_json_name_the_cluster_release_and_chart(
@@ -886,24 +890,21 @@ def test_deploy_verify_fails_with_the_names_that_do_not_answer(
     api: tuple[Cluster, Path],
     env: None,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    gateway_api: tuple[Any, str],
 ) -> None:
     """The management-API stand-in serves no chat: every added name fails its check."""
-    from tests.litellm_api_standin import KEY, Api
-    from tests.litellm_api_standin import serve as serve_api
+    from tests.litellm_api_standin import KEY
 
     _cluster, kc = api
-    monkeypatch.setenv("LITELLM_MASTER_KEY", KEY)
-    monkeypatch.setenv("LITELLM_SALT_KEY", "salt-s3cret")
-    with serve_api(Api()) as url:
-        cfg = tmp_path / "api.yaml"
-        cfg.write_text(
-            f"gateway: {{release: litellm, namespace: litellm, model_source: api, url: {url},"
-            f" chart: {REPO / 'tests/charts/litellm-helm-1x'}}}\n"
-            "models: {tei: [{name: bge-large-en-v1-5}]}\n"
-            "secrets: {salt_key: {env: LITELLM_SALT_KEY}}\n"
-        )
-        result = deploy(cli, cfg, kc, tmp_path, "--yes", "--verify")
+    _standin, url = gateway_api
+    cfg = tmp_path / "api.yaml"
+    cfg.write_text(
+        f"gateway: {{release: litellm, namespace: litellm, model_source: api, url: {url},"
+        f" chart: {REPO / 'tests/charts/litellm-helm-1x'}}}\n"
+        "models: {tei: [{name: bge-large-en-v1-5}]}\n"
+        "secrets: {salt_key: {env: LITELLM_SALT_KEY}}\n"
+    )
+    result = deploy(cli, cfg, kc, tmp_path, "--yes", "--verify")
     assert result.code == 3, result.err
     assert (
         "the deploy was applied, but these names did not answer through the gateway: "
