@@ -183,14 +183,16 @@ def discover(
         ),
     ] = None,
 ) -> None:
-    """Show which configured models really run and are ready."""
+    """Show which models really run and are ready: listed in the config or found by its rules."""
     from llmgw import output as out
     from llmgw import pipeline
 
     found = pipeline.discover(
-        _config_path(ctx, config), pipeline.Source(pods_from, kubeconfig, context), probe
+        _config_path(ctx, config),
+        pipeline.Source(pods_from, kubeconfig, context, everything=True),
+        probe,
     )
-    for note in found.notes:
+    for note in [*found.reports, *found.notes]:
         out.warn(note)
     if output in (ListFormat.table, ListFormat.wide):
         out.print_models(
@@ -204,6 +206,7 @@ def discover(
                 "complete": not found.state.problems,
                 "problems": list(found.state.problems),
                 "models": [m.as_dict() for m in found.models],
+                "left_out": list(found.reports),
                 "notes": found.notes,
             },
             output.value,

@@ -10,6 +10,7 @@ never disagree about what the gateway should serve. Pure: no I/O, nothing printe
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,14 +76,33 @@ def build(config: Config, models: Sequence[DiscoveredModel]) -> DesiredState:
     return DesiredState(config, tuple(models), entries, plan, tuple(plan.warnings))
 
 
+def deployments(config: Config, discovered: Sequence[DiscoveredModel]) -> list[Deployment]:
+    """Every deployment the gateway could route to: the configured ones, in config order,
+    then the ones the ``discover:`` rules found (ready or not)."""
+    return [
+        *config.deployments(),
+        *(
+            Deployment(
+                ("discover", m.rule, m.namespace, m.name),
+                m.engine,
+                m.spec,
+                m.public_name,
+                ENGINES[m.engine].mode,
+            )
+            for m in discovered
+            if m.spec is not None and m.rule is not None
+        ),
+    ]
+
+
 def served(config: Config, discovered: Sequence[DiscoveredModel]) -> list[Deployment]:
     """The deployments the gateway routes to now: Bedrock models with deploy: true, and
     self-hosted ones with deploy: true and a ready pod."""
-    ready = {(d.engine, d.name) for d in discovered if d.ready}
+    ready = {d.key for d in discovered if d.ready}
     return [
         d
-        for d in config.deployments()
-        if d.model.deploy and (d.kind == "bedrock" or (d.kind, d.model.name) in ready)
+        for d in deployments(config, discovered)
+        if d.model.deploy and (d.kind == "bedrock" or d.key in ready)
     ]
 
 
@@ -93,7 +113,7 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
     ``model_name``); ``weight``/``order``/``rpm``/``tpm`` go into ``litellm_params``, where
     LiteLLM's router reads them.
     """
-    found = {(d.engine, d.name): d for d in discovered}
+    found = {d.key: d for d in discovered}
     out: list[dict[str, Any]] = []
     for d in served(config, discovered):
         model = d.model
@@ -106,7 +126,7 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
             }
             info: dict[str, Any] = {"mode": d.mode}
         else:
-            f = found[(d.kind, model.name)]
+            f = found[d.key]
             namespace = f.namespace
             params = {
                 "model": litellm_model(ENGINES[d.kind].provider, f.served_name),
@@ -138,7 +158,8 @@ def router_plan(config: Config, discovered: Sequence[DiscoveredModel]) -> Router
     """
     router = config.router
     up = {d.public_name for d in served(config, discovered)}
-    wanted = {d.public_name for d in config.deployments() if d.model.deploy}
+    known = {d.public_name: d for d in deployments(config, discovered)}
+    wanted = {name for name, d in known.items() if d.model.deploy}
     warnings: list[str] = []
     settings: dict[str, Any] = {}
     for key in FIXED_ROUTER_KEYS:
@@ -153,7 +174,7 @@ def router_plan(config: Config, discovered: Sequence[DiscoveredModel]) -> Router
             for target in targets:
                 if target not in up:
                     warnings.append(
-                        f"{key}: {target} is not served in this render; left out of "
+                        f"{key}: {target} is {_unknown(target, known)}; left out of "
                         f"{source}'s chain"
                     )
             if not live:
@@ -172,6 +193,16 @@ def router_plan(config: Config, discovered: Sequence[DiscoveredModel]) -> Router
     return RouterPlan(settings, aliases, warnings)
 
 
+def _unknown(name: str, known: Mapping[str, Deployment]) -> str:
+    """Why a fallback target is not served: down, or named by no model (with discover rules
+    a name is known only once a rule finds it, so an unknown one is said, not fatal)."""
+    if name in known:
+        return "not served in this render"
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    tip = f" (did you mean {close[0]}?)" if close else ""
+    return f"neither configured nor found by a discover rule{tip}"
+
+
 def litellm_model(provider: str, served_name: str) -> str:
     return f"{provider}/{served_name}"
 
@@ -180,10 +211,10 @@ def removal_reasons(
     config: Config, models: Sequence[DiscoveredModel], names: Iterable[str]
 ) -> dict[str, str]:
     """Why each public name is not served, in words a user can act on."""
-    found = {(m.engine, m.name): m for m in models}
+    found = {m.key: m for m in models}
     members: dict[str, list[Deployment]] = {}
     former: dict[str, Deployment] = {}  # the names a model had before a rename
-    for d in config.deployments():
+    for d in deployments(config, models):
         members.setdefault(d.public_name, []).append(d)
         for old in (str(d.model.name), f"{d.kind}/{d.model.name}"):
             former.setdefault(old, d)
@@ -195,13 +226,15 @@ def removal_reasons(
             reasons[name] = (
                 f"renamed to {former[name].public_name} (gateway.model_names, or model_name)"
             )
+        elif config.discover:
+            reasons[name] = "no longer in the config, and no discover rule finds its pods"
         else:
             reasons[name] = "no longer in the config"
     return reasons
 
 
-def _member_reason(d: Deployment, found: Mapping[tuple[str, str], DiscoveredModel]) -> str:
+def _member_reason(d: Deployment, found: Mapping[tuple[str, ...], DiscoveredModel]) -> str:
     if not d.model.deploy:
         return "deploy: false in the config"
-    m = found.get((d.kind, str(d.model.name)))
+    m = found.get(d.key)
     return f"not ready: {m.reason}" if m is not None else "not served"

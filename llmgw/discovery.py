@@ -5,10 +5,18 @@ A source (a snapshot file in ``snapshot.py``, the live API in ``kube/``) only pr
 the Kubernetes API returns, checked at that boundary. ``discover`` is pure and turns that state
 into one ``DiscoveredModel`` per configured model, so readiness, api_base and served-name rules
 cannot drift between sources.
+
+A model comes from one of two places: an entry in ``models:`` (its pods picked by ``app=<name>``
+or its selector), or a ``discover:`` rule, whose pods are grouped into models by their name
+label and engine; labels and annotations are untrusted input, checked like config values, and
+a pod whose values fail is reported and left out. An entry always wins over a rule for the
+same pods.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import shlex
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -17,9 +25,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmgw.config import Config, SelfHostedModel
-from llmgw.engines import ENGINES, Engine
-from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted
+from pydantic import ValidationError
+
+from llmgw.config import Config, DiscoverRule, SelfHostedModel, model_key
+from llmgw.engines import ENGINE_NAMES, ENGINES, Engine, by_image, by_program
+from llmgw.redact import excerpt
+from llmgw.selector import Selector, equality
+from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted, describe
+
+#: The labels a label-found model is named by, in order.
+NAME_LABELS = ("app.kubernetes.io/name", "app")
+#: The label that names a pod's engine (``engine: auto``).
+ENGINE_LABEL = "llmgw.io/engine"
+#: Annotations (on the pod, so on its Deployment's pod template) a label-found model reads.
+NAME_ANNOTATION = "llmgw.io/model-name"
+WEIGHT_ANNOTATION = "llmgw.io/weight"
+ORDER_ANNOTATION = "llmgw.io/order"
+#: Model servers no rule selects, reported at most this many times (then a count).
+MAX_UNSELECTED = 20
 
 #: Container waiting reasons that mean the pod will not become ready by itself soon.
 FAILING_WAIT_REASONS = frozenset(
@@ -52,6 +75,19 @@ class DiscoveredModel:
     notes: tuple[str, ...] = field(default=())
     #: The name clients ask for (``vllm/<name>`` by default).
     public_name: str = ""
+    #: The ``discover:`` rule that found it (its index); None for an entry of ``models:``.
+    rule: int | None = None
+    #: A label-found model's settings, read from its labels and annotations.
+    spec: SelfHostedModel | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies it (``Deployment.key``): a label-found one by namespace too."""
+        return model_key(self.engine, self.name, None if self.rule is None else self.namespace)
+
+    @property
+    def found_by(self) -> str:
+        return "models" if self.rule is None else f"discover[{self.rule}]"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +104,7 @@ class DiscoveredModel:
             "service": self.service,
             "reason": self.reason,
             "notes": list(self.notes),
+            "found_by": self.found_by,
         }
 
 
@@ -245,33 +282,58 @@ class _LabelIndex:
         return [o for o in by_value.get(value, ()) if _matches(self._labels_of(o), selector)]
 
 
+@dataclass(frozen=True)
+class Findings:
+    #: Listed models in config order, then label-found ones by rule, namespace and name.
+    models: list[DiscoveredModel]
+    #: Pods left out, and why, in words a user can act on: a rule's pod whose engine is
+    #: unknown or whose labels or annotations fail, and model servers no rule selects.
+    reports: list[str]
+
+
 def discover(config: Config, state: ClusterState) -> list[DiscoveredModel]:
-    """One DiscoveredModel per configured self-hosted model, in config order."""
-    pods = _LabelIndex(state.pods, _labels)
+    """Every model: one per entry of ``models:``, then one per model the rules find."""
+    return find(config, state).models
+
+
+def find(config: Config, state: ClusterState) -> Findings:
+    index = _LabelIndex(state.pods, _labels)
     services = {ns: _ServiceIndex(svcs) for ns, svcs in state.services.items()}
-    return [
-        replace(
-            _discover_one(engine, model, state, pods, services),
-            public_name=config.public_name(engine.name, model),
-        )
-        for engine, _index, model in config.models.by_engine()
-    ]
+    listed: list[DiscoveredModel] = []
+    claimed: dict[int, int] = {}  # id(pod) → the listed model that has it
+    for engine, _index, model in config.models.by_engine():
+        namespace = model_namespace(engine, model)
+        pods = index.matching(namespace, model.selector_labels())
+        for pod in pods:
+            claimed.setdefault(id(pod), len(listed))
+        found = _model(engine, namespace, model, pods, state, services)
+        listed.append(replace(found, public_name=config.public_name(engine.name, model)))
+    reports: list[str] = []
+    also: dict[int, set[int]] = {}
+    taken: set[int] = set(claimed)
+    by_rules = _by_rules(config, state, services, claimed, also, taken, reports)
+    for i, rules in also.items():
+        named = ", ".join(f"discover[{r}]" for r in sorted(rules))
+        note = f"also selected by {named}: this models entry wins"
+        listed[i] = replace(listed[i], notes=(*listed[i].notes, note))
+    listed = [_did_you_mean(m, state) for m in listed]
+    reports += _unselected(state, taken, set(wanted(config)))
+    return Findings([*listed, *by_rules], reports)
 
 
 def model_namespace(engine: Engine, model: SelfHostedModel) -> str:
     return model.namespace or engine.namespace
 
 
-def _discover_one(
+def _model(
     engine: Engine,
+    namespace: str,
     model: SelfHostedModel,
+    pods: Sequence[Obj],
     state: ClusterState,
-    index: _LabelIndex,
     services: Mapping[str, _ServiceIndex],
 ) -> DiscoveredModel:
-    namespace = model_namespace(engine, model)
-    selector = model.selector_labels()
-    pods = index.matching(namespace, selector)
+    """What a model's pods say: ready or why not, where its Service is, what it serves."""
     verdicts = [pod_readiness(p) for p in pods]
     ready_pods = [p for p, (ok, _) in zip(pods, verdicts, strict=True) if ok]
 
@@ -304,7 +366,7 @@ def _discover_one(
     elif state.namespaces is not None and namespace not in state.namespaces:
         reason = f"namespace {namespace} missing"
     elif not pods:
-        labels = ",".join(f"{k}={v}" for k, v in selector.items())
+        labels = ",".join(f"{k}={v}" for k, v in model.selector_labels().items())
         reason = f"no pods match {labels} in namespace {namespace}"
     else:
         counts = Counter(why for _, why in verdicts)
@@ -327,23 +389,216 @@ def _discover_one(
     )
 
 
+# -- models found by label ------------------------------------------------------------------
+
+
+def _by_rules(
+    config: Config,
+    state: ClusterState,
+    services: Mapping[str, _ServiceIndex],
+    claimed: Mapping[int, int],
+    also: dict[int, set[int]],
+    taken: set[int],
+    reports: list[str],
+) -> list[DiscoveredModel]:
+    """The models the ``discover:`` rules find.
+
+    A pod an entry of ``models:`` has stays that entry's (``also`` collects which rules
+    selected it too); a pod two rules select is the first one's; ``taken`` gets every pod a
+    rule selected, served or reported. Pods are grouped by
+    namespace, engine and name; a group's settings come from its first Ready pod (pods of one
+    Deployment share their template's annotations; during a rollout the serving ones count).
+    """
+    groups: dict[tuple[int, str, str, str], list[tuple[Obj, SelfHostedModel]]] = {}
+    specs: dict[tuple[Any, ...], SelfHostedModel | str] = {}  # a Deployment's pods share one
+    for number, rule in enumerate(config.discover):
+        selector = rule.parsed()
+        for namespace in rule.namespaces:
+            for pod in state.pods.get(namespace, ()):
+                if not selector.matches(_labels(pod)):
+                    continue
+                if id(pod) in claimed:
+                    also.setdefault(claimed[id(pod)], set()).add(number)
+                    continue
+                if id(pod) in taken:
+                    continue
+                taken.add(id(pod))
+                read = _read_pod(pod, rule, namespace, specs)
+                if isinstance(read, str):
+                    reports.append(f"{describe(pod)} (discover[{number}]): {read}; left out")
+                    continue
+                engine_name, spec = read
+                key = (number, namespace, engine_name, spec.name)
+                groups.setdefault(key, []).append((pod, spec))
+    modes = {d.public_name: (d.mode, d.kind) for d in config.deployments()}
+    out: list[DiscoveredModel] = []
+    for (number, namespace, engine_name, _name), members in sorted(groups.items()):
+        engine = ENGINES[engine_name]
+        pods = [pod for pod, _spec in members]
+        spec = next((sp for pod, sp in members if pod_readiness(pod)[0]), members[0][1])
+        public = config.public_name(engine.name, spec)
+        mode, kind = modes.setdefault(public, (engine.mode, engine.name))
+        if mode != engine.mode:
+            reports.append(
+                f"{describe(pods[0])} (discover[{number}]): {excerpt(public)} is a group of "
+                f"{mode} models ({kind}); a {engine.mode} model ({engine.name}) cannot join it; "
+                "left out"
+            )
+            continue
+        found = _model(engine, namespace, spec, pods, state, services)
+        out.append(replace(found, public_name=public, rule=number, spec=spec))
+    return out
+
+
+def _read_pod(
+    pod: Obj,
+    rule: DiscoverRule,
+    namespace: str,
+    specs: dict[tuple[Any, ...], SelfHostedModel | str],
+) -> tuple[str, SelfHostedModel] | str:
+    """A rule's pod as (engine, settings), or why it cannot be served (``specs`` keeps the
+    settings checked for pods with the same values)."""
+    labels = _labels(pod)
+    name = next((labels[k] for k in NAME_LABELS if labels.get(k)), None)
+    if name is None:
+        return f"no {' or '.join(NAME_LABELS)} label to name the model by"
+    engine: str | None = rule.engine if rule.engine != "auto" else None
+    if engine is None:
+        label = labels.get(ENGINE_LABEL)
+        if label is not None:
+            if label not in ENGINES:
+                return (
+                    f"label {ENGINE_LABEL}: {excerpt(label)} is not an engine "
+                    f"({', '.join(ENGINE_NAMES)})"
+                )
+            engine = label
+        else:
+            recognised = recognise(pod)
+            if recognised is None:
+                return (
+                    f"engine unknown: set the label {ENGINE_LABEL} (one of "
+                    f"{', '.join(ENGINE_NAMES)}), or engine: on the rule"
+                )
+            engine = recognised[0].name
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    raw = tuple(annotations.get(a) for a in (NAME_ANNOTATION, WEIGHT_ANNOTATION, ORDER_ANNOTATION))
+    key = (name, namespace, *raw)
+    spec = specs.get(key)
+    if spec is None:
+        spec = specs[key] = _spec(name, namespace, *raw)
+    return spec if isinstance(spec, str) else (engine, spec)
+
+
+def _spec(
+    name: str, namespace: str, model_name: str | None, weight: str | None, order: str | None
+) -> SelfHostedModel | str:
+    """A label-found model's settings, checked as the config's are, or what is wrong."""
+    values: dict[str, Any] = {"name": name, "namespace": namespace}
+    if model_name is not None:
+        values["model_name"] = model_name
+    for key, annotation, raw, number in (
+        ("weight", WEIGHT_ANNOTATION, weight, _weight),
+        ("order", ORDER_ANNOTATION, order, _order),
+    ):
+        if raw is not None:
+            parsed = number(raw)
+            if parsed is None:
+                return f"annotation {annotation}: {excerpt(raw)} is not a {key}"
+            values[key] = parsed
+    try:
+        return SelfHostedModel(**values)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field_name = str(err["loc"][0]) if err["loc"] else ""
+        source = {
+            "name": f"label {NAME_LABELS[0]}/{NAME_LABELS[1]}",
+            "model_name": f"annotation {NAME_ANNOTATION}",
+        }.get(field_name, field_name)
+        message = str(err["msg"]).removeprefix("Value error, ")
+        return f"{source}: {excerpt(values.get(field_name, ''))}: {message}"
+
+
+def _weight(text: str) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _order(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 9 and int(text) >= 1 else None
+
+
+def recognise(pod: Obj) -> tuple[Engine, str] | None:
+    """The engine a pod's serving container runs, and what gave it away (its image or its
+    command), from the first container that says; sidecars say nothing."""
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        image = str(container.get("image") or "")
+        engine = by_image(image) if image else None
+        if engine is not None:
+            return engine, f"image {excerpt(image, 80)}"
+        engine = by_program(_argv(container))
+        if engine is not None:
+            return engine, "command"
+    return None
+
+
+def _did_you_mean(m: DiscoveredModel, state: ClusterState) -> DiscoveredModel:
+    """A listed name with no pods, next to pods whose name label is close: say which."""
+    if not m.reason.startswith("no pods match app="):
+        return m
+    names: dict[str, str] = {}  # label value → its key
+    for pod in state.pods.get(m.namespace, ()):
+        labels = _labels(pod)
+        for key in reversed(NAME_LABELS):  # ``app`` first: it is what the entry selects by
+            if labels.get(key):
+                names.setdefault(labels[key], key)
+    lowered = {n.lower(): n for n in names}
+    close = [lowered[m.name.lower()]] if m.name.lower() in lowered else []
+    close = close or difflib.get_close_matches(m.name, sorted(names), n=1, cutoff=0.75)
+    if not close:
+        return m
+    return replace(m, reason=f"{m.reason}; did you mean {names[close[0]]}={close[0]}?")
+
+
+def _unselected(state: ClusterState, seen: set[int], namespaces: set[str]) -> list[str]:
+    """Ready pods in the namespaces llmgw reads that look like model servers but that no
+    entry or rule selects."""
+    out: list[str] = []
+    for namespace in sorted(namespaces & set(state.pods)):
+        for pod in state.pods[namespace]:
+            if id(pod) in seen or not pod_readiness(pod)[0]:
+                continue
+            recognised = recognise(pod)
+            if recognised is not None:
+                engine, why = recognised
+                out.append(
+                    f"{describe(pod)}: a {engine.name} server ({why}), Ready, not served: "
+                    "no rule selects it"
+                )
+    if len(out) > MAX_UNSELECTED:
+        more = len(out) - MAX_UNSELECTED
+        out = [*out[:MAX_UNSELECTED], f"… and {more} more model servers no rule selects"]
+    return out
+
+
 # -- what to read, and what probing found ---------------------------------------------------
 
 
-def wanted(config: Config) -> dict[str, Wanted]:
-    """Per namespace holding configured models: the names and selectors to list pods by."""
-    names: dict[str, list[str]] = {}
-    selectors: dict[str, list[Mapping[str, str]]] = {}
+def wanted(config: Config, everything: bool = False) -> dict[str, Wanted]:
+    """Per namespace holding listed models or searched by a rule: the selectors to list its
+    pods by; ``everything`` lists whole namespaces (``discover`` reports what nothing
+    selects)."""
+    selectors: dict[str, list[Selector]] = {}
     for engine, _index, model in config.models.by_engine():
         ns = model_namespace(engine, model)
-        if model.selector:
-            selectors.setdefault(ns, []).append(model.selector)
-        else:
-            names.setdefault(ns, []).append(model.name)
-    return {
-        ns: Wanted(names.get(ns, ()), selectors.get(ns, ()))
-        for ns in sorted(set(names) | set(selectors))
-    }
+        selectors.setdefault(ns, []).append(equality(model.selector_labels()))
+    for rule in config.discover:
+        for ns in rule.namespaces:
+            selectors.setdefault(ns, []).append(rule.parsed())
+    return {ns: Wanted(tuple(dict.fromkeys(selectors[ns])), everything) for ns in sorted(selectors)}
 
 
 def probe_targets(models: Sequence[DiscoveredModel]) -> list[tuple[DiscoveredModel, ProbeTarget]]:

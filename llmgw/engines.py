@@ -5,6 +5,9 @@ Kept as data so that adding an engine is one entry here, not a new branch in eve
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -27,6 +30,11 @@ class Engine:
     positional_serve: bool = False
     #: Path (below the service) that lists what the engine serves.
     models_path: str = "/v1/models"
+    #: The last part of the image repositories it ships as (``vllm/vllm-openai`` →
+    #: ``vllm-openai``), a regular expression; how ``engine: auto`` recognises a pod.
+    image: str = ""
+    #: Programs (or ``python -m`` modules) that start it, for images built in-house.
+    programs: tuple[str, ...] = ()
 
 
 ENGINES: dict[str, Engine] = {
@@ -42,6 +50,8 @@ ENGINES: dict[str, Engine] = {
             # vLLM serves --served-model-name when given, else the --model it loaded.
             served_name_flags=("--served-model-name", "--model"),
             positional_serve=True,
+            image=r"vllm(-openai)?([-_.].*)?",
+            programs=("vllm", "vllm.entrypoints.openai.api_server"),
         ),
         Engine(
             name="sglang",
@@ -51,6 +61,8 @@ ENGINES: dict[str, Engine] = {
             api_path="/v1",
             mode="chat",
             served_name_flags=("--served-model-name", "--model-path", "--model"),
+            image=r"sglang([-_.].*)?",
+            programs=("sglang.launch_server", "sglang"),
         ),
         Engine(
             name="tgi",
@@ -61,6 +73,8 @@ ENGINES: dict[str, Engine] = {
             mode="chat",
             served_name_flags=("--served-model-name", "--model-id"),
             served_name_env=("MODEL_ID",),
+            image=r"(text-generation-inference|tgi)([-_.].*)?",
+            programs=("text-generation-launcher",),
         ),
         Engine(
             name="ollama",
@@ -71,6 +85,8 @@ ENGINES: dict[str, Engine] = {
             mode="chat",
             served_name_flags=(),
             models_path="/api/tags",
+            image=r"ollama([-_.].*)?",
+            programs=("ollama",),
         ),
         Engine(
             name="tei",
@@ -81,8 +97,40 @@ ENGINES: dict[str, Engine] = {
             mode="embedding",
             served_name_flags=("--served-model-name", "--model-id"),
             served_name_env=("MODEL_ID",),
+            image=r"(text-embeddings-inference|tei)([-_.].*)?",
+            programs=("text-embeddings-router",),
         ),
     )
 }
 
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
+
+_IMAGES = [(re.compile(f"^(?:{e.image})$"), e) for e in ENGINES.values()]
+
+
+def image_repository(image: str) -> str:
+    """``ghcr.io/huggingface/text-generation-inference:3.0@sha256:…`` →
+    ``text-generation-inference``: the part that names what the image is."""
+    path = image.split("@", 1)[0]
+    last = path.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0].lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def by_image(image: str) -> Engine | None:
+    """Cached: a cluster runs few images, on many pods."""
+    repo = image_repository(image)
+    return next((e for pattern, e in _IMAGES if pattern.match(repo)), None)
+
+
+def by_program(argv: Sequence[str]) -> Engine | None:
+    """The engine a command line starts: its program, a ``python -m`` module, or the first
+    word after ``sh -c``."""
+    starts = [argv[0]] if argv else []
+    starts += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-m", "-c", "exec")]
+    for word in starts:
+        name = word.rsplit("/", 1)[-1]
+        for e in ENGINES.values():
+            if name in e.programs:
+                return e
+    return None

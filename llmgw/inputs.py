@@ -8,7 +8,7 @@ read through exactly one source, and the live API's client is imported only when
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +34,9 @@ class Source:
     context: str | None = None
     #: State already read (the controller's watched view): used as it is.
     state: ClusterState | None = None
+    #: Read whole namespaces (still one LIST each), so model servers that nothing selects
+    #: and names close to a listed one can be reported (``discover``).
+    everything: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Discovery:
     config: Config
     state: ClusterState
     models: list[DiscoveredModel]
+    #: Pods left out, and model servers no rule selects (``discovery.Findings.reports``).
+    reports: tuple[str, ...] = ()
 
     @cached_property
     def desired(self) -> DesiredState:
@@ -55,7 +60,7 @@ class Discovery:
 def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
     config = config_mod.load(config_path)
     if source.state is not None:
-        return Discovery(config, source.state, discovery.discover(config, source.state))
+        return _found(config, source.state)
     if source.pods_from is not None:
         if probe:
             raise InputError(
@@ -63,8 +68,7 @@ def discover(config_path: Path, source: Source, probe: bool = False) -> Discover
             )
         from llmgw import snapshot
 
-        state = snapshot.load(source.pods_from)
-        return Discovery(config, state, discovery.discover(config, state))
+        return _found(config, snapshot.load(source.pods_from))
     from llmgw.kube import auth, read
 
     try:
@@ -73,14 +77,21 @@ def discover(config_path: Path, source: Source, probe: bool = False) -> Discover
         raise InputError(
             exc.message, hint=f"{exc.hint}, or use --pods-from FILE for a snapshot"
         ) from None
-    state = read.read_state(cluster, discovery.wanted(config))
-    models = discovery.discover(config, state)
+    found = _found(config, read.read_state(cluster, discovery.wanted(config, source.everything)))
     if probe:
         configured = {
             (engine.name, m.name) for engine, _i, m in config.models.by_engine() if m.served_name
         }
-        models = probe_models(cluster, models, lambda m: (m.engine, m.name) in configured)
-    return Discovery(config, state, models)
+        models = probe_models(
+            cluster, found.models, lambda m: m.rule is None and m.key in configured
+        )
+        return replace(found, models=models)
+    return found
+
+
+def _found(config: Config, state: ClusterState) -> Discovery:
+    findings = discovery.find(config, state)
+    return Discovery(config, state, findings.models, tuple(findings.reports))
 
 
 def probe_models(

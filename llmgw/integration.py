@@ -18,6 +18,7 @@ from llmgw.config import (
     Config,
     ExternalRedis,
     SecretRef,
+    SelfHostedModel,
     resolve_secret,
 )
 from llmgw.desired import DesiredState, RouterPlan, litellm_model
@@ -218,26 +219,32 @@ def _bedrock(config: Config) -> dict[str, Any]:
 
 
 def _self_hosted(config: Config, discovered: Sequence[DiscoveredModel]) -> dict[str, Any]:
-    by_key = {(d.engine, d.name): d for d in discovered}
+    """``llm-model.<engine>.<name>``: each served self-hosted model (a label-found one whose
+    name another namespace took first is ``<name>.<namespace>``)."""
+    by_key = {d.key: d for d in discovered}
     out: dict[str, dict[str, Any]] = {name: {} for name in ENGINE_NAMES}
-    for engine, _index, model in config.models.by_engine():
-        found = by_key.get((engine.name, model.name))
-        if found is None or not found.ready or not model.deploy:
+    for d in desired.served(config, discovered):
+        found = by_key.get(d.key)
+        model = d.model
+        if found is None or not isinstance(model, SelfHostedModel):
             continue
-        out[engine.name][model.name] = {
+        engine = ENGINES[d.kind]
+        key = model.name if model.name not in out[d.kind] else f"{model.name}.{found.namespace}"
+        out[d.kind][key] = {
             "name": model.name,
-            "public_name": config.public_name(engine.name, model),
-            "engine": engine.name,
+            "public_name": d.public_name,
+            "engine": d.kind,
             "namespace": found.namespace,
             "service": found.service,
             "api_base": found.api_base,
             "served_name": found.served_name,
-            "litellm_model": litellm_model(ENGINES[engine.name].provider, found.served_name),
-            "mode": ENGINES[engine.name].mode,
-            "model_info": {"mode": ENGINES[engine.name].mode, **model.model_info},
+            "litellm_model": litellm_model(engine.provider, found.served_name),
+            "mode": engine.mode,
+            "model_info": {"mode": engine.mode, **model.model_info},
             "ready_replicas": found.ready_replicas,
             "replicas": found.replicas,
             "litellm_params": model.litellm_params,
+            "found_by": found.found_by,
         }
     return out
 

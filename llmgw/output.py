@@ -17,7 +17,7 @@ from llmgw.discovery import DiscoveredModel
 from llmgw.redact import printable
 
 #: One token each, so `awk '{print $1}'` and `cut` work on piped output.
-HEADERS = ("PUBLIC_NAME", "ENGINE", "NAMESPACE", "READY", "STATUS")
+HEADERS = ("PUBLIC_NAME", "ENGINE", "NAMESPACE", "READY", "FOUND_BY", "STATUS")
 #: ``-o wide`` adds these (before STATUS), as kubectl's wide output does.
 WIDE = ("API_BASE", "SERVED_NAME")
 
@@ -33,8 +33,9 @@ def err() -> Console:
 
 
 def warn(text: str) -> None:
-    """Every warning, from every command, in the same words: ``warning: …`` on stderr."""
-    err().print(f"warning: {text}", markup=False, style="yellow")
+    """Every warning, from every command, in the same words: ``warning: …`` on stderr, with
+    control characters from the cluster (labels, images) shown escaped."""
+    err().print(f"warning: {printable(text)}", markup=False, style="yellow")
 
 
 def _status(m: DiscoveredModel) -> str:
@@ -51,7 +52,13 @@ def model_rows(models: Sequence[DiscoveredModel], wide: bool = False) -> list[tu
     """Table cells; text from the cluster has its control characters (ANSI escapes) escaped."""
     rows = []
     for m in models:
-        cells = [m.public_name or m.name, m.engine, m.namespace, f"{m.ready_replicas}/{m.replicas}"]
+        cells = [
+            m.public_name or m.name,
+            m.engine,
+            m.namespace,
+            f"{m.ready_replicas}/{m.replicas}",
+            m.found_by,
+        ]
         if wide:
             cells += [m.api_base or "-", m.served_name or "-"]
         rows.append((*cells, _status(m)))

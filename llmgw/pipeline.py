@@ -44,7 +44,7 @@ def render(
         source=found.state.source,
         command=_command(config_path, source, template),
     )
-    return replace(rendered, warnings=[*warnings, *rendered.warnings])
+    return replace(rendered, warnings=[*warnings, *found.reports, *rendered.warnings])
 
 
 def _command(config_path: Path, source: Source, template: Path | None) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmgw.selector import Selector
+
 Obj = Mapping[str, Any]
 
 #: RFC 1123 label (namespaces) and RFC 1035 label (Services), as the API server checks them.
@@ -42,10 +44,12 @@ class ClusterState:
 
 @dataclass(frozen=True)
 class Wanted:
-    """What to read in one namespace: default-selected names (``app=<name>``) and selectors."""
+    """What to read in one namespace: the pods any of these selectors picks (listed with one
+    selector that covers them all), or every pod (``everything``: what ``discover`` reports
+    on, model servers nothing selects)."""
 
-    names: Sequence[str] = ()
-    selectors: Sequence[Mapping[str, str]] = ()
+    selectors: tuple[Selector, ...] = ()
+    everything: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def _containers(spec: Mapping[str, Any]) -> None:
     for i, c in enumerate(_opt_list(spec, "containers", "spec.")):
         where = f"spec.containers[{i}]"
         _need(c, dict, where, "a mapping")
+        _opt_str(c, "image", f"{where}.")
         for key in ("command", "args"):
             for j, arg in enumerate(_opt_list(c, key, f"{where}.")):
                 _need(arg, str, f"{where}.{key}[{j}]", "text")
@@ -183,6 +188,7 @@ def check_object(obj: Any) -> str | None:
         if not name_rule.match(name):
             return f"metadata.name {name[:60]!r} is not a valid {kind} name"
         _string_map(meta, "labels", "metadata.")
+        _string_map(meta, "annotations", "metadata.")
         _opt_str(meta, "uid", "metadata.")
         spec = _opt_map(obj, "spec", "")
         if kind == "Pod":

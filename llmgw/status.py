@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw import inputs, sync, targets
+from llmgw import desired, inputs, sync, targets
 from llmgw.desired import DesiredState
 from llmgw.errors import ExternalError
 from llmgw.render import models_by_name
@@ -145,13 +145,15 @@ def _rows(
     preview: Any,
 ) -> list[Row]:
     config = state.config
-    found = {(m.engine, m.name): m for m in state.models}
+    found = {m.key: m for m in state.models}
     members: dict[str, list[str]] = {}
     cluster: dict[str, list[str]] = {}
-    for d in config.deployments():
+    for d in desired.deployments(config, state.models):
         label = d.kind if d.model.deploy else f"{d.kind} (deploy: false)"
+        if d.loc[0] == "discover":
+            label += f" (discover[{d.loc[1]}])"
         members.setdefault(d.public_name, []).append(label)
-        m = found.get((d.kind, str(d.model.name)))
+        m = found.get(d.key)
         if m is not None:
             cluster.setdefault(d.public_name, []).append(
                 f"{m.ready_replicas}/{m.replicas} ready"

@@ -187,9 +187,11 @@ class Controller:
         self.last_resync = 0.0
         self.last_ok: float | None = None
         self.last_upgrade = -1e12
-        self.not_ready_since: dict[tuple[str, str], float] = {}
-        self.served: set[tuple[str, str]] = set()
-        self.probes: dict[tuple[str, str], _Probe] = {}
+        self.not_ready_since: dict[tuple[str, ...], float] = {}
+        self.served: set[tuple[str, ...]] = set()
+        #: The public names of the models served, for the log line when one goes.
+        self.served_names: dict[tuple[str, ...], str] = {}
+        self.probes: dict[tuple[str, ...], _Probe] = {}
         #: The desired state of the last reconcile, for --verify-interval.
         self.last_state: Any = None
         self.next_verify = 0.0
@@ -273,6 +275,7 @@ class Controller:
             stream.close()
 
     def _relist(self, ns: str) -> None:
+        from llmgw.kube import read
         from llmgw.kube import watch as kwatch
 
         entry = self.view.setdefault(ns, _Namespace())
@@ -289,7 +292,7 @@ class Controller:
         entry.pods = {_key(p): p for p in listing.pods}
         entry.services = {_key(s): s for s in listing.services}
         entry.healthy = True  # the failures are reset only by a watch that lived
-        selector = kwatch.pod_selector(wanted)
+        selector = read.pod_selector(wanted)
         for resource, version in (
             ("pods", listing.pods_version),
             ("services", listing.services_version),
@@ -419,7 +422,7 @@ class Controller:
         """Models with the grace applied: all-NotReady ones keep their place for a while."""
         out = []
         for m in models:
-            key = (m.engine, m.name)
+            key = m.key
             if m.ready or not m.deploy:
                 self.not_ready_since.pop(key, None)
                 out.append(m)
@@ -462,7 +465,7 @@ class Controller:
         answers: dict[int, ProbeAnswer] = {}
         asking: list[tuple[DiscoveredModel, ProbeTarget, tuple[Any, ...]]] = []
         for m, target in discovery.probe_targets(models):
-            key = (m.engine, m.name)
+            key = m.key
             signature = (target, self._pods_signature(m.namespace))
             cached = self.probes.get(key)
             fresh = cached is not None and cached.signature == signature
@@ -479,7 +482,7 @@ class Controller:
         if asking:
             got = read.probe(self.cluster, [t for _m, t, _s in asking])
             for (m, _t, signature), answer in zip(asking, got, strict=True):
-                key = (m.engine, m.name)
+                key = m.key
                 failures = 0
                 if answer.problem:
                     old = self.probes.get(key)
@@ -511,9 +514,10 @@ class Controller:
         models = self.desired(discovery.discover(self.config, self.state()), now)
         if self.options.probe and self.cluster is not None:
             models = self._probed(models, now)
-        ready = {(m.engine, m.name) for m in models if m.ready and m.deploy}
+        ready = {m.key for m in models if m.ready and m.deploy}
         serving = len(desired.served(self.config, models))
-        self.metrics.desired.set(sum(1 for d in self.config.deployments() if d.model.deploy))
+        wanted = desired.deployments(self.config, models)
+        self.metrics.desired.set(sum(1 for d in wanted if d.model.deploy))
         if not self.leader:
             log.debug("not the leader: nothing written")
             self.last_ok = self.clock()  # the view is fresh: ready to take over
@@ -526,9 +530,9 @@ class Controller:
             self._mark_dirty(min(self.options.backoff_max, max(self.options.debounce, 1.0)))
             return False
         if done:
-            by_key = {(m.engine, m.name): m for m in models}
+            by_key = {m.key: m for m in models}
             if self.last_ok is None:  # the first reconcile: what runs already is no news
-                names = sorted({m.public_name for m in models if (m.engine, m.name) in ready})
+                names = sorted({m.public_name for m in models if m.key in ready})
                 log.info("serving %d self-hosted models: %s", len(names), ", ".join(names) or "-")
                 self.served = set(ready)
             self._report_left_out(models)
@@ -537,8 +541,8 @@ class Controller:
                 log.info("added %s: %d/%d ready", up.public_name, up.ready_replicas, up.replicas)
             for key in sorted(self.served - ready):
                 down = by_key.get(key)
-                if down is None:  # no longer in the config
-                    log.info("removed %s", "/".join(key))
+                if down is None:  # no longer in the config, or its pods are gone
+                    log.info("removed %s", self.served_names.get(key, "/".join(key[:2])))
                     continue
                 log.info(
                     "removed %s: %d/%d ready, %s",
@@ -548,6 +552,7 @@ class Controller:
                     down.reason,
                 )
             self.served = ready
+            self.served_names = {m.key: m.public_name for m in models if m.key in ready}
             self.last_ok = self.clock()
             self.metrics.served.set(serving)
         return done

@@ -351,16 +351,20 @@ class _Handler(loopback.JsonHandler):
 
     def _list(self, namespace: str, resource: str, query: dict[str, str]) -> None:
         source = self.cluster.pods if resource == "pods" else self.cluster.services
-        selector = query.get("labelSelector", "")
-        items = [
-            o
-            for o in source.get(namespace, [])
-            if matches(selector, o["metadata"].get("labels") or {})
-        ]
+        selected = compile_selector(query.get("labelSelector", ""))
+        # As etcd does: a page continues after the last key read, filtering only what follows
+        # (the token is a position in the whole list, not in the filtered one).
+        every = source.get(namespace, [])
         start = int(query.get("continue") or 0)
-        limit = int(query.get("limit") or 0) or len(items) or 1
-        page = items[start : start + limit]
-        token = str(start + limit) if start + limit < len(items) else ""
+        limit = int(query.get("limit") or 0) or len(every) or 1
+        page: list[dict[str, Any]] = []
+        at = start
+        while at < len(every) and len(page) < limit:
+            if selected(every[at]["metadata"].get("labels") or {}):
+                page.append(every[at])
+            at += 1
+        more = any(selected(o["metadata"].get("labels") or {}) for o in every[at:])
+        token = str(at) if more else ""
         kind = "PodList" if resource == "pods" else "ServiceList"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page]
         self._send(

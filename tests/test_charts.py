@@ -174,10 +174,11 @@ def test_the_controller_chart_grants_exactly_what_it_needs(real_helm: str) -> No
         if d["kind"] == "Role"
     }
     assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
-    for ns in ("vllm", "sglang", "tgi", "ollama", "tei"):
-        assert roles[(ns, "s-llmgw-sync-models")] == [
-            {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["list", "watch"]}
-        ]
+    # The config lists one vLLM model: its engine's namespace, and no other.
+    assert [ns for ns, name in roles if name == "s-llmgw-sync-models"] == ["vllm"]
+    assert roles[("vllm", "s-llmgw-sync-models")] == [
+        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": ["list", "watch"]}
+    ]
     assert roles[("ops", "s-llmgw-sync-lease")] == [
         {
             "apiGroups": ["coordination.k8s.io"],
@@ -200,6 +201,35 @@ def test_the_controller_chart_grants_exactly_what_it_needs(real_helm: str) -> No
         b["subjects"] == [{"kind": "ServiceAccount", "name": "s-llmgw-sync", "namespace": "ops"}]
         for b in bindings
     )
+
+
+def model_roles(docs: list[dict[str, Any]]) -> list[str]:
+    return [
+        d["metadata"]["namespace"]
+        for d in docs
+        if d["kind"] == "Role" and d["metadata"]["name"].endswith("-models")
+    ]
+
+
+def test_the_controller_chart_reads_exactly_the_configs_namespaces(
+    real_helm: str, tmp_path: Path
+) -> None:
+    extra = tmp_path / "rules.yaml"
+    extra.write_text(
+        "config:\n"
+        "  models: {vllm: [{name: a}], tei: [{name: e, namespace: embed}]}\n"
+        "  discover:\n"
+        "    - {namespaces: [models, team-a], selector: llmgw.io/serve=true}\n"
+        "    - {namespaces: [models], selector: team=b}\n"
+    )
+    docs = sync_chart(real_helm, "-f", str(extra))
+    assert model_roles(docs) == ["vllm", "embed", "models", "team-a"]
+    given = sync_chart(real_helm, "-f", str(extra), "--set", "modelNamespaces={only}")
+    assert model_roles(given) == ["only"]
+    result = helm(
+        real_helm, "template", "s", SYNC_CHART, "-n", "ops", "--set", "existingConfigMap=mine"
+    )
+    assert result.returncode != 0 and "modelNamespaces is required" in result.stderr
 
 
 def test_the_controller_deployment(real_helm: str) -> None:

@@ -22,7 +22,14 @@ def test_discover_table_lists_models_and_why(cli: Cli) -> None:
     result = cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER)
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0].split() == ["PUBLIC_NAME", "ENGINE", "NAMESPACE", "READY", "STATUS"]
+    assert lines[0].split() == [
+        "PUBLIC_NAME",
+        "ENGINE",
+        "NAMESPACE",
+        "READY",
+        "FOUND_BY",
+        "STATUS",
+    ]
     row = next(line for line in lines if "qwen3-8b-fp8-neuron" in line)
     assert "0/1" in row and "not ready: CrashLoopBackOff" in row
     assert all(line == line.rstrip() for line in lines)
@@ -500,3 +507,25 @@ def test_the_router_notes_are_warnings_in_every_command(cli: Cli) -> None:
     said = "warning: vllm/qwen3-8b-fp8-neuron → sglang/qwen2-5-7b-instruct while"
     assert said in cli("-c", EXAMPLE, "discover", "--pods-from", CLUSTER).err
     assert said in cli("-c", EXAMPLE, "render", "--pods-from", CLUSTER, "--stdout").err
+
+
+def test_discover_says_which_rule_found_each_model_and_what_it_left_out(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from tests import labelled
+
+    snap = labelled.snapshot(tmp_path / "cluster.json")
+    result = cli("-c", labelled.CONFIG, "discover", "--pods-from", snap)
+    assert result.code == 0, result.err
+    rows = [line.split() for line in result.out.splitlines()[1:]]
+    assert {r[0]: r[4] for r in rows} == {name: "discover[0]" for name in labelled.EXPECTED}
+    warnings = [line for line in result.err.splitlines() if line.startswith("warning: ")]
+    assert len([w for w in warnings if "left out" in w]) == 2
+    assert any("Pod 'models/stray-0'" in w and "no rule selects it" in w for w in warnings)
+    data = json.loads(cli("-c", labelled.CONFIG, "discover", "--pods-from", snap, "-o", "json").out)
+    assert {m["found_by"] for m in data["models"]} == {"discover[0]"}
+    assert [r.split("'")[1] for r in data["left_out"]] == [
+        "models/mystery-0",
+        "models/evil-0",
+        "models/stray-0",
+    ]

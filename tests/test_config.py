@@ -389,3 +389,32 @@ def test_an_explicit_tag_the_text_does_not_fit_is_a_line_not_a_crash(
 )
 def test_types_are_what_they_say_with_no_coercion(write: Write, text: str, said: str) -> None:
     assert said in load_error(write, text)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("namespaces: []\n    selector: a=b", ":2:5: discover[0].namespaces: List should have"),
+        ("namespaces: [Models]\n    selector: a=b", "'Models' is not a valid namespace name"),
+        ("namespaces: [m, m]\n    selector: a=b", "namespace 'm' is listed twice"),
+        ("namespaces: [m]", "discover[0].selector: is required"),
+        (
+            "namespaces: [m]\n    selector: 'a in (b'",
+            ":3:5: discover[0].selector: 'a in (b' is not",
+        ),
+        ("namespaces: [m]\n    selector: ''", "would select every pod"),
+        ("namespaces: [m]\n    selector: a\n    engine: triton", ":4:5: discover[0].engine:"),
+    ],
+)
+def test_bad_discover_rules_point_at_the_key(write: Write, rule: str, message: str) -> None:
+    assert message in load_error(write, f"discover:\n  - {rule}\n")
+
+
+def test_fallbacks_may_name_models_a_rule_finds(write: Write) -> None:
+    text = "router:\n  fallbacks:\n    vllm/a: [vllm/b]\n"
+    assert "is not a configured public model name" in load_error(write, text)
+    rule = "discover:\n  - namespaces: [models]\n    selector: llmgw.io/serve=true\n"
+    loaded = config.load(write("ok.yaml", rule + text))
+    assert loaded.router.fallbacks == {"vllm/a": ["vllm/b"]}
+    itself = load_error(write, rule + "router:\n  fallbacks:\n    vllm/a: [vllm/a]\n")
+    assert "'vllm/a' cannot fall back to itself" in itself

@@ -266,3 +266,225 @@ def test_bad_snapshots(write: Write, text: str, message: str) -> None:
 def test_missing_snapshot(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="pod snapshot not found"):
         snapshot.load(tmp_path / "nope.yaml")
+
+
+# -- models found by label ------------------------------------------------------------------
+
+RULE = "discover:\n  - namespaces: [models]\n    selector: llmgw.io/serve=true\n"
+
+
+def ruled(write: Write, text: str = "") -> config.Config:
+    return config.load(write("config.yaml", RULE + text))
+
+
+def served_pod(name: str, app: str, **kwargs: Any) -> dict[str, Any]:
+    return pod(name, "models", {"app": app, "llmgw.io/serve": "true"}, **kwargs)
+
+
+def test_the_labelled_cluster_is_found_with_engines_and_served_names() -> None:
+    from tests import labelled
+
+    found = discovery.find(config.load(labelled.CONFIG), state(*labelled.objects()))
+    got = {m.public_name: (m.engine, m.namespace, m.served_name) for m in found.models}
+    assert got == labelled.EXPECTED
+    assert all(m.ready and m.found_by == "discover[0]" for m in found.models)
+    by_pod = {r.split("'")[1]: r for r in found.reports}
+    assert set(by_pod) == {"models/mystery-0", "models/evil-0", "models/stray-0"}
+    assert "engine unknown" in by_pod["models/mystery-0"]
+    assert (
+        "llmgw.io/model-name" in by_pod["models/evil-0"] and "left out" in by_pod["models/evil-0"]
+    )
+    assert "\n" not in by_pod["models/evil-0"]  # the value is quoted, never printed raw
+    assert "not served: no rule selects it" in by_pod["models/stray-0"]
+
+
+@pytest.mark.parametrize(
+    ("image", "command", "engine"),
+    [
+        ("vllm/vllm-openai:v0.11.0", None, "vllm"),
+        ("public.ecr.aws/q9t5s3a7/vllm-neuron-openai:0.9", None, "vllm"),
+        ("myorg/notvllm:1", None, None),
+        ("rocm/vllm-openai-rocm:latest", None, "vllm"),
+        ("lmsysorg/sglang:latest", None, "sglang"),
+        ("ghcr.io/huggingface/text-generation-inference:3.3.4", None, "tgi"),
+        ("ollama/ollama@sha256:" + "a" * 64, None, "ollama"),
+        ("registry:5000/huggingface/text-embeddings-inference:cpu-1.7", None, "tei"),
+        ("python:3.12", ["python", "-m", "vllm.entrypoints.openai.api_server"], "vllm"),
+        ("python:3.12", ["sh", "-c", "exec text-generation-launcher --model-id x"], "tgi"),
+        ("python:3.12", ["/usr/local/bin/text-embeddings-router"], "tei"),
+        ("python:3.12", ["python", "serve.py", "--model", "vllm"], None),
+        ("busybox:1.36", None, None),
+    ],
+)
+def test_engine_recognised_from_image_or_command(
+    image: str, command: list[str] | None, engine: str | None
+) -> None:
+    got = discovery.recognise(pod("p", "models", {}, image=image, command=command))
+    assert (got[0].name if got else None) == engine
+
+
+def test_an_engine_label_wins_over_the_image_and_a_rules_engine_over_both(write: Write) -> None:
+    p = served_pod("a-0", "a", image="lmsysorg/sglang:latest")
+    p["metadata"]["labels"]["llmgw.io/engine"] = "tgi"
+    assert [m.engine for m in discovery.discover(ruled(write), state(p))] == ["tgi"]
+    fixed = config.load(write("c.yaml", RULE + "    engine: ollama\n"))
+    assert [m.public_name for m in discovery.discover(fixed, state(p))] == ["ollama/a"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "annotations", "message"),
+    [
+        ({"llmgw.io/engine": "triton"}, {}, "llmgw.io/engine: 'triton' is not an engine"),
+        ({}, {"llmgw.io/weight": "heavy"}, "llmgw.io/weight: 'heavy' is not a weight"),
+        ({}, {"llmgw.io/weight": "inf"}, "is not a weight"),
+        ({}, {"llmgw.io/weight": "-1"}, "is not a weight"),
+        ({}, {"llmgw.io/order": "0"}, "llmgw.io/order: '0' is not a order"),
+        ({}, {"llmgw.io/model-name": " "}, "llmgw.io/model-name"),
+        ({}, {"llmgw.io/model-name": "a\x1b[31mred"}, "one line"),
+    ],
+)
+def test_bad_label_or_annotation_values_leave_the_pod_out_and_say_why(
+    write: Write, labels: dict[str, str], annotations: dict[str, str], message: str
+) -> None:
+    p = served_pod("a-0", "a")
+    p["metadata"]["labels"].update(labels)
+    p["metadata"]["annotations"] = annotations
+    good = served_pod("b-0", "b")
+    found = discovery.find(ruled(write), state(p, good))
+    assert [m.name for m in found.models] == ["b"]
+    assert len(found.reports) == 1 and message in found.reports[0], found.reports
+    assert found.reports[0].startswith("Pod 'models/a-0' (discover[0]): ")
+    assert "\x1b" not in found.reports[0]
+
+
+def test_a_pod_without_a_name_label_is_reported(write: Write) -> None:
+    p = pod("x-0", "models", {"llmgw.io/serve": "true"})
+    found = discovery.find(ruled(write), state(p))
+    assert found.models == [] and "no app.kubernetes.io/name or app label" in found.reports[0]
+
+
+def test_app_kubernetes_io_name_wins_over_app(write: Write) -> None:
+    p = served_pod("x-0", "legacy")
+    p["metadata"]["labels"]["app.kubernetes.io/name"] = "modern"
+    assert [m.name for m in discovery.discover(ruled(write), state(p))] == ["modern"]
+
+
+def test_annotations_join_a_configured_group_with_weight_and_order(write: Write) -> None:
+    from llmgw import desired
+
+    p = served_pod("x-0", "llama-b", ip="10.0.0.2")
+    p["metadata"]["annotations"] = {
+        "llmgw.io/model-name": "llama",
+        "llmgw.io/weight": "3",
+        "llmgw.io/order": "2",
+    }
+    c = ruled(write, "models:\n  vllm:\n    - {name: llama-a, model_name: llama, weight: 1}\n")
+    models = discovery.discover(c, state(pod("a-0", "vllm", {"app": "llama-a"}), p))
+    entries = desired.build(c, models).entries
+    group = {e["name"]: e["litellm_params"] for e in entries if e["public_name"] == "llama"}
+    assert set(group) == {"llama-a", "llama-b"}
+    assert (group["llama-b"]["weight"], group["llama-b"]["order"]) == (3.0, 2)
+
+
+def test_an_embedding_model_cannot_join_a_chat_group(write: Write) -> None:
+    p = served_pod("x-0", "bge", image="ghcr.io/huggingface/text-embeddings-inference:1.7")
+    p["metadata"]["annotations"] = {"llmgw.io/model-name": "bedrock/nova"}
+    c = ruled(write, "bedrock:\n  region: us-east-1\n  llm: [{name: nova, model: amazon.nova}]\n")
+    found = discovery.find(c, state(p))
+    assert found.models == []
+    assert "group of chat models (bedrock)" in found.reports[0]
+
+
+def test_the_same_app_in_two_namespaces_is_one_group_of_two(write: Write) -> None:
+    from llmgw import desired
+
+    c = config.load(
+        write(
+            "c.yaml",
+            "discover:\n  - namespaces: [east, west]\n    selector: llmgw.io/serve=true\n",
+        )
+    )
+    pods = [
+        pod(f"l-{ns}", ns, {"app": "llama", "llmgw.io/serve": "true"}) for ns in ("east", "west")
+    ]
+    models = discovery.discover(c, state(*pods))
+    assert [(m.public_name, m.namespace) for m in models] == [
+        ("vllm/llama", "east"),
+        ("vllm/llama", "west"),
+    ]
+    entries = desired.build(c, models).entries
+    assert [e["litellm_params"]["api_base"] for e in entries] == [
+        "http://llama.east:8000/v1",
+        "http://llama.west:8000/v1",
+    ]
+
+
+def test_a_listed_model_wins_over_a_rule_and_is_reported_once(write: Write) -> None:
+    c = ruled(write, "models:\n  vllm:\n    - {name: a, namespace: models, served_name: mine}\n")
+    found = discovery.find(c, state(served_pod("a-0", "a"), served_pod("b-0", "b")))
+    assert [(m.public_name, m.found_by) for m in found.models] == [
+        ("vllm/a", "models"),
+        ("vllm/b", "discover[0]"),
+    ]
+    assert found.models[0].served_name == "mine"
+    assert found.models[0].notes[-1] == "also selected by discover[0]: this models entry wins"
+    assert found.reports == []
+
+
+def test_a_rules_not_ready_pods_say_why(write: Write) -> None:
+    found = discovery.discover(ruled(write), state(served_pod("a-0", "a", state="crashloop")))
+    assert [(m.ready, m.reason) for m in found] == [(False, "CrashLoopBackOff")]
+
+
+def test_did_you_mean_for_a_listed_name_with_no_pods(write: Write) -> None:
+    c = cfg(write, "  vllm:\n    - name: Llama-3-1-8B\n    - name: qwen3-8bb\n")
+    found = discovery.discover(
+        c,
+        state(pod("l-0", "vllm", {"app": "llama-3-1-8b"}), pod("q-0", "vllm", {"app": "qwen3-8b"})),
+    )
+    assert [m.reason for m in found] == [
+        "no pods match app=Llama-3-1-8B in namespace vllm; did you mean app=llama-3-1-8b?",
+        "no pods match app=qwen3-8bb in namespace vllm; did you mean app=qwen3-8b?",
+    ]
+
+
+def test_model_servers_nothing_selects_are_reported_only_when_ready_and_watched(
+    write: Write,
+) -> None:
+    found = discovery.find(
+        ruled(write),
+        state(
+            pod("s-0", "models", {"app": "s"}, image="ollama/ollama:0.9"),
+            pod("s-1", "models", {"app": "s"}, state="crashloop"),
+            pod("o-0", "elsewhere", {"app": "o"}),
+            pod("r-0", "models", {"app": "r"}, image="redis:7"),
+        ),
+    )
+    assert found.reports == [
+        "Pod 'models/s-0': a ollama server (image 'ollama/ollama:0.9'), Ready, not served: "
+        "no rule selects it"
+    ]
+
+
+def test_many_unselected_servers_are_counted_not_listed(write: Write) -> None:
+    pods = [pod(f"s-{i}", "models", {"app": f"s{i}"}) for i in range(25)]
+    reports = discovery.find(ruled(write), state(*pods)).reports
+    assert len(reports) == discovery.MAX_UNSELECTED + 1
+    assert reports[-1] == "… and 5 more model servers no rule selects"
+
+
+def test_wanted_is_one_selector_per_namespace(write: Write) -> None:
+    from llmgw.kube.read import pod_selector
+
+    c = ruled(
+        write,
+        "models:\n  vllm:\n    - {name: a}\n    - {name: b}\n    - {name: c, namespace: models}\n",
+    )
+    wanted = discovery.wanted(c)
+    assert {ns: pod_selector(w) for ns, w in wanted.items()} == {
+        "models": None,  # app=c and the rule share nothing: the whole namespace
+        "vllm": "app in (a,b)",
+    }
+    only_rule = discovery.wanted(ruled(write))
+    assert pod_selector(only_rule["models"]) == "llmgw.io/serve=true"
+    assert pod_selector(discovery.wanted(ruled(write), everything=True)["models"]) is None

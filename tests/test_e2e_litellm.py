@@ -15,7 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from llmgw import pipeline, render
-from tests import litellm_proxy
+from tests import labelled, litellm_proxy
 from tests.conftest import REPO
 from tests.k8s_objects import kube_list, pod, service
 from tests.litellm_proxy import MASTER_KEY, Proxy, free_port, need
@@ -127,10 +127,16 @@ class Gateway(Proxy):
         return list(self.proxy_config["model_list"])
 
 
+SNAPSHOTS: dict[str, Callable[[Path], Path]] = {
+    "all-engines": all_engines_snapshot,
+    "label-found": labelled.snapshot,
+}
 CONFIGS = {
     "example": (REPO / "config.example.yaml", None),
-    "all-engines": (REPO / "tests/e2e/all-engines.yaml", "snapshot"),
-    "litellm-chart": (REPO / "tests/e2e/litellm-chart.yaml", "snapshot"),
+    "all-engines": (REPO / "tests/e2e/all-engines.yaml", "all-engines"),
+    "litellm-chart": (REPO / "tests/e2e/litellm-chart.yaml", "all-engines"),
+    # No model listed: every self-hosted one found by its labels (tests/labelled.py).
+    "label-found": (labelled.CONFIG, "label-found"),
 }
 
 
@@ -144,9 +150,7 @@ def gateway(
     seen, stand_in = engines
     work = tmp_path_factory.mktemp(request.param)
     config_path, snap = CONFIGS[request.param]
-    cluster = (
-        all_engines_snapshot(work / "cluster.json") if snap else REPO / "examples/cluster.yaml"
-    )
+    cluster = SNAPSHOTS[snap](work / "cluster.json") if snap else REPO / "examples/cluster.yaml"
     rendered = pipeline.render(config_path, pipeline.Source(pods_from=cluster), env={})
     values = yaml.safe_load(rendered.text)
     proxy_config = render.proxy_config_of(values)
@@ -302,3 +306,11 @@ def test_a_name_that_is_down_answers_through_its_alias(gateway: Gateway) -> None
     status, body = gateway.chat("vllm/qwen3-8b-fp8-neuron", "are you there")
     assert status == 200, body
     assert gateway.engines.models()[before:] == ["Qwen/Qwen2.5-7B-Instruct"]
+
+
+def test_label_found_models_are_served_exactly(gateway: Gateway) -> None:
+    """The rule's finds, and only those: the unknown image, the hostile annotation and the
+    unlabelled server are not on the gateway."""
+    if gateway.name != "label-found":
+        return
+    assert gateway.model_ids() == sorted([*labelled.EXPECTED, "bedrock/nova-pro"])

@@ -107,6 +107,10 @@ def world(tmp_path: Path) -> Iterator[tuple[Cluster, list[Proxy], Engines, Contr
             thread.join(15)
 
 
+def rows_are(proxy: Proxy, name: str, expected: list[str]) -> bool:
+    return rows_named(proxy, name) == expected
+
+
 def test_a_down_name_answers_through_its_fallback_until_its_pods_are_back(
     world: tuple[Cluster, list[Proxy], Engines, Controller],
 ) -> None:
@@ -130,7 +134,10 @@ def test_a_down_name_answers_through_its_fallback_until_its_pods_are_back(
     for proxy in proxies:
         wait_until(partial(aliased, proxy, {"vllm/b": "vllm/a"}))
         # b's rows are gone; what /model/info lists under its name is the alias's copy of a.
-        assert rows_named(proxy, "vllm/b") == rows_named(proxy, "vllm/a") == ["hosted_vllm/a"]
+        # The alias is written before the rows are deleted (make-before-break), so a replica
+        # can reload between the two: wait for the deletion too.
+        wait_until(partial(rows_are, proxy, "vllm/b", ["hosted_vllm/a"]))
+        assert rows_named(proxy, "vllm/a") == ["hosted_vllm/a"]
 
 
 def test_verify_interval_exports_which_names_answer_and_logs_a_failing_one_once(

@@ -115,15 +115,18 @@ def test_expired_continue_token_restarts_once(
     assert not state.problems
 
 
-def test_custom_selector_forces_a_second_list(
+def test_selectors_that_share_no_key_list_the_whole_namespace_once(
     cluster: Cluster, api: Path, write: Callable[[str, str], Path]
 ) -> None:
     cluster.add(pod("x-1", "vllm", {"model": "x"}))
     state = read_live(
         cfg(write, "  vllm:\n    - name: a\n    - name: x\n      selector: {model: x}\n"), api
     )
-    assert len([r for r in cluster.requests if "/pods" in r]) == 2
-    assert {p["metadata"]["name"] for p in state.pods["vllm"]} == {"a-1", "a-2", "x-1"}
+    pods = [r for r in cluster.requests if "/pods" in r]
+    assert len(pods) == 1 and "labelSelector" not in pods[0]
+    c = cfg(write, "  vllm:\n    - name: a\n    - name: x\n      selector: {model: x}\n")
+    found = {m.name: m.replicas for m in discovery.discover(c, state)}
+    assert found == {"a": 2, "x": 1}
 
 
 def test_missing_namespace_is_not_a_crash(
@@ -409,3 +412,36 @@ def test_malformed_live_objects_make_the_data_incomplete(
     result = cli("-c", c, "render", "--kubeconfig", api, "--stdout")
     assert result.code == 3, result.err
     assert "Pod 'vllm/a-9': status.conditions must be a list, not text" in result.err
+
+
+def test_label_found_models_live_one_list_per_namespace_and_alike_from_a_snapshot(
+    api: Path, cluster: Cluster, tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    """Over real HTTP: render lists each namespace once by a selector covering its rule and
+    entries; discover lists it whole, once, to report what nothing selects; a snapshot of the
+    same cluster decides alike."""
+    from tests import labelled
+
+    cluster.add(*labelled.objects())
+    c = config.load(labelled.CONFIG)
+    live = read_live(c, api)
+    pod_lists = sorted(
+        r.split("?")[0] for r in cluster.requests if r.split("?")[0].endswith("/pods")
+    )
+    assert pod_lists == ["/api/v1/namespaces/inhouse/pods", "/api/v1/namespaces/models/pods"]
+    assert all(
+        "labelSelector=llmgw.io%2Fserve%3Dtrue" in r for r in cluster.requests if "/pods?" in r
+    )
+    got = {
+        m.public_name: (m.engine, m.namespace, m.served_name) for m in discovery.discover(c, live)
+    }
+    assert got == labelled.EXPECTED
+    cluster.requests.clear()
+    result = cli("-c", labelled.CONFIG, "discover", "--kubeconfig", api, "-o", "json")
+    data = json.loads(result.out)
+    assert {m["public_name"] for m in data["models"]} == set(labelled.EXPECTED)
+    assert any("models/stray-0" in r for r in data["left_out"])
+    pod_requests = [r for r in cluster.requests if "/pods" in r]
+    assert len(pod_requests) == 2 and not any("labelSelector" in r for r in pod_requests)
+    from_file = discovery.discover(c, snapshot.load(labelled.snapshot(tmp_path / "s.json")))
+    assert [m.as_dict() for m in from_file] == [m.as_dict() for m in discovery.discover(c, live)]

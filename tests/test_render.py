@@ -371,3 +371,44 @@ def test_template_errors_never_quote_a_secret(write: Write) -> None:
 def test_text_in_a_comment_cannot_leave_it() -> None:
     """The header's comments carry cluster text (reasons): a line break stays escaped."""
     assert render.comment("x\nevil: true\x1b[2J") == "x\\nevil: true\\x1b[2J"
+
+
+def test_label_found_models_render_with_their_fallback_and_nothing_hostile(
+    tmp_path: Path,
+) -> None:
+    from llmgw import pipeline
+    from llmgw.engines import ENGINES
+    from tests import labelled
+
+    result = pipeline.render(
+        labelled.CONFIG, pipeline.Source(pods_from=labelled.snapshot(tmp_path / "c.json")), env={}
+    )
+    proxy = render.proxy_config_of(yaml.safe_load(result.text))
+    names = {e["model_name"]: e["litellm_params"] for e in proxy["model_list"]}
+    assert set(names) == {*labelled.EXPECTED, "bedrock/nova-pro"}
+    for public, (engine, namespace, served) in labelled.EXPECTED.items():
+        assert names[public]["model"] == f"{ENGINES[engine].provider}/{served}"
+        assert f".{namespace}:" in names[public]["api_base"]
+    assert proxy["router_settings"]["fallbacks"] == [{"vllm/llama-8b": ["vllm/phi-mini"]}]
+    assert "injected" not in result.text and "evil" not in result.text
+    assert sum("left out" in w for w in result.warnings) == 2
+    assert any("no rule selects it" in w for w in result.warnings)
+
+
+def test_a_fallback_to_a_name_no_rule_finds_is_reported_not_fatal(tmp_path: Path) -> None:
+    from llmgw import pipeline
+    from tests import labelled
+
+    text = labelled.CONFIG.read_text().replace("[vllm/phi-mini]", "[vllm/phi-mimi]")
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    result = pipeline.render(
+        path, pipeline.Source(pods_from=labelled.snapshot(tmp_path / "c.json")), env={}
+    )
+    assert (
+        "fallbacks: vllm/phi-mimi is neither configured nor found by a discover rule "
+        "(did you mean vllm/phi-mini?); left out of vllm/llama-8b's chain"
+    ) in result.warnings
+    assert "fallbacks" not in render.proxy_config_of(yaml.safe_load(result.text)).get(
+        "router_settings", {}
+    )

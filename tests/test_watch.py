@@ -495,3 +495,39 @@ def test_the_logs_say_what_runs_where_and_why_a_model_is_left_out(
         "llmgw_model_left_out", {"public_name": "vllm/b", "reason": "CrashLoopBackOff"}
     )
     assert value == 1.0
+
+
+# -- models found by label --------------------------------------------------------------------
+
+RULE = "discover:\n  - namespaces: [models]\n    selector: llmgw.io/serve=true\n"
+
+
+def test_a_labelled_deployment_is_served_when_ready_and_gone_when_deleted(world: World) -> None:
+    """No config change: the rule's pod (as a Deployment's template labels it) reaches the
+    gateway within debounce + 1 s of Ready and leaves when deleted; the namespace costs what
+    any namespace does: one LIST and one WATCH each of pods and services."""
+    world.cluster.namespaces.add("models")
+    world.config.write_text(world.config.read_text() + RULE)
+    labels = {"app.kubernetes.io/name": "llama", "llmgw.io/serve": "true"}
+    world.cluster.put(service("llama", "models", {"app.kubernetes.io/name": "llama"}, 8000))
+    world.cluster.put(pod("unrelated-0", "models", {"app": "other"}))
+    with world.controller(watch_timeout=30):
+        steady(world)
+        world.cluster.put(pod("llama-7d9f-x2", "models", labels, state="notready"))
+        time.sleep(0.5)
+        assert "vllm/llama" not in names(world.api)
+        start = time.monotonic()
+        world.cluster.put(pod("llama-7d9f-x2", "models", labels))
+        wait_until(lambda: "vllm/llama" in names(world.api))
+        assert time.monotonic() - start <= 0.2 + 1.0 + 0.5  # debounce + 1 s (+ a loaded CI)
+        row = next(r for r in world.api.store.values() if r["model_name"] == "vllm/llama")
+        assert row["litellm_params"]["api_base"] == "http://llama.models:8000/v1"
+        start = time.monotonic()
+        world.cluster.delete("Pod", "models", "llama-7d9f-x2")
+        wait_until(lambda: "vllm/llama" not in names(world.api))
+        assert time.monotonic() - start <= 2.0
+    asked = [r for r in world.cluster.requests if "/namespaces/models/" in r]
+    lists = [r for r in asked if "watch=" not in r]
+    watches = [r for r in asked if "watch=" in r]
+    assert len(lists) == 2 and len(watches) == 2, asked
+    assert all("labelSelector=llmgw.io%2Fserve%3Dtrue" in r for r in asked if "/pods" in r)

@@ -11,6 +11,7 @@ from llmgw.config.schema import (
     BedrockModel,
     Config,
     Deployment,
+    DiscoverRule,
     ExistingDatabase,
     ExternalRedis,
     Gateway,
@@ -24,6 +25,7 @@ from llmgw.config.schema import (
     Secrets,
     SelfHostedModel,
     ServiceAccount,
+    model_key,
     resolve_secret,
 )
 
@@ -33,6 +35,7 @@ __all__ = [
     "BedrockModel",
     "Config",
     "Deployment",
+    "DiscoverRule",
     "ExistingDatabase",
     "ExternalRedis",
     "Gateway",
@@ -47,6 +50,7 @@ __all__ = [
     "SelfHostedModel",
     "ServiceAccount",
     "load",
+    "model_key",
     "parse",
     "resolve_secret",
 ]

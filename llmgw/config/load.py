@@ -276,7 +276,7 @@ def _check_names(config: Config, text: str, path: Path) -> None:
 
     Every ``name`` is unique (it is the model's identity, and its default label). Models that
     share a public name form a group, which must be all chat or all embedding. Fallbacks name
-    configured public names.
+    configured public names (or, with ``discover:`` rules, names a rule may find).
     """
     seen: dict[str, tuple[str | int, ...]] = {}
     groups: dict[str, Deployment] = {}
@@ -303,11 +303,13 @@ def _check_names(config: Config, text: str, path: Path) -> None:
     for section in ("fallbacks", "context_window_fallbacks"):
         for source, targets in getattr(config.router, section).items():
             key_loc: tuple[str | int, ...] = ("router", section, source)
-            if source not in groups:
+            # With discover rules, a name may be one a rule finds at run time: it is
+            # checked then, and an unknown one is reported, not fatal.
+            if source not in groups and not config.discover:
                 raise _unknown_public(text, path, key_loc, source, groups)
             for index, target in enumerate(targets):
                 item_loc = (*key_loc, index)
-                if target not in groups:
+                if target not in groups and not config.discover:
                     raise _unknown_public(text, path, item_loc, target, groups)
                 if target == source:
                     raise InputError(

@@ -17,13 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from llmgw.engines import ENGINE_NAMES, ENGINES, Engine
 from llmgw.errors import InputError
 from llmgw.redact import excerpt
+from llmgw.selector import LABEL_KEY, LABEL_VALUE, Selector, SelectorError
+from llmgw.selector import parse as parse_selector
 
-#: What a Kubernetes label value may hold (and so the default ``app=<name>`` selector).
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-)
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Printable text on one line: names and ids end up in YAML, URLs and HTTP headers.
@@ -481,6 +477,41 @@ class Models(Strict):
                 yield ENGINES[engine_name], index, model
 
 
+class DiscoverRule(Strict):
+    """Pods to serve without listing them: every pod the selector picks in these namespaces
+    is a model, named by its `app.kubernetes.io/name` (else `app`) label."""
+
+    namespaces: list[str] = Field(min_length=1)
+    """Namespaces to look in, each by name (no "all": read rights stay per namespace)."""
+    selector: str
+    """A label selector, as `kubectl get pods -l` takes it (e.g. `llmgw.io/serve=true`)."""
+    engine: Literal["auto", "vllm", "sglang", "tgi", "ollama", "tei"] = "auto"
+    """`auto`: the pod's `llmgw.io/engine` label, else its container image or command; or one
+    engine for every pod the rule selects."""
+
+    @field_validator("namespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str]) -> list[str]:
+        for ns in value:
+            _dns_label(ns, "namespace name")
+        if len(set(value)) != len(value):
+            dup = next(ns for ns in value if value.count(ns) > 1)
+            raise ValueError(f"namespace {dup!r} is listed twice")
+        return value
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        try:
+            parse_selector(value)
+        except SelectorError as exc:
+            raise ValueError(f"{excerpt(value)} is not a label selector: {exc}") from None
+        return value
+
+    def parsed(self) -> Selector:
+        return parse_selector(self.selector)
+
+
 class Langfuse(Strict):
     enabled: bool = False
     """Send traces to Langfuse (LiteLLM callback `langfuse`)."""
@@ -582,6 +613,9 @@ class Config(Strict):
     """AWS Bedrock models."""
     models: Models = Field(default_factory=Models)
     """Self-hosted models, per engine."""
+    discover: list[DiscoverRule] = Field(default_factory=list)
+    """Rules that find self-hosted models by label, with no entry in `models` (an entry there
+    wins over a rule for the same pods)."""
     router: Router = Field(default_factory=Router)
     """Load balancing, retries and fallbacks across public names."""
     o11y: O11y = Field(default_factory=O11y)
@@ -635,6 +669,18 @@ class Deployment:
     public_name: str
     #: ``chat`` or ``embedding``.
     mode: str
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies it among the discovered models (``DiscoveredModel.key``)."""
+        namespace = getattr(self.model, "namespace", None) if self.loc[0] == "discover" else None
+        return model_key(self.kind, str(self.model.name), namespace)
+
+
+def model_key(kind: str, name: str, namespace: str | None = None) -> tuple[str, ...]:
+    """A listed model is its engine and name (names are unique in the config); a label-found
+    one also its namespace (the same app in two namespaces is two deployments of one name)."""
+    return (kind, name) if namespace is None else (kind, name, namespace)
 
 
 def resolve_secret(

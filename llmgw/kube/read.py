@@ -1,8 +1,8 @@
 """Reading pods and services cheaply, and asking engines what they serve.
 
-Cost: per namespace, one paged LIST of pods whose label selector covers all of that
-namespace's default-selected models (``app in (a,b,c)``), one more per distinct custom
-selector, and one LIST of services; a GET of the namespace only when nothing was found, to tell
+Cost: per namespace, one paged LIST of pods whose label selector covers every model and rule of
+that namespace (``app in (a,b,c)``; the whole namespace when nothing short covers them), and
+one LIST of services; a GET of the namespace only when nothing was found, to tell
 "no pods" from "namespace missing". Objects are checked at this boundary like a snapshot's.
 """
 
@@ -16,13 +16,10 @@ from typing import Any
 from llmgw.errors import ExternalError
 from llmgw.kube.api import Ask, Forbidden, ListFailed
 from llmgw.kube.auth import Cluster
+from llmgw.selector import cover
 from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted, bad_objects
 
 PAGE_SIZE = 500
-
-
-def _selector_string(selector: Mapping[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in selector.items())
 
 
 #: Longer selectors go unsent: URLs past a few KB are refused by some proxies in front of API
@@ -30,19 +27,16 @@ def _selector_string(selector: Mapping[str, str]) -> str:
 MAX_SELECTOR = 1500
 
 
-def selectors(wanted: Wanted) -> list[str | None]:
-    """Label selectors that together cover every model of one namespace (None: all pods)."""
-    out: list[str | None] = []
-    if wanted.names:
-        covering = f"app in ({','.join(sorted(set(wanted.names)))})"
-        if len(covering) > MAX_SELECTOR:
-            return [None]  # the whole namespace covers custom selectors too
-        out.append(covering)
-    for selector in wanted.selectors:
-        text = _selector_string(selector)
-        if text not in out:
-            out.append(text)
-    return out
+def pod_selector(wanted: Wanted) -> str | None:
+    """The one selector a namespace's pods are listed (and watched) by; None: all its pods.
+
+    One request per namespace, whatever the number of models and rules in it: the API server
+    has no OR, so the selector covers them all and discovery tells them apart.
+    """
+    if wanted.everything:
+        return None
+    chosen = cover(wanted.selectors, MAX_SELECTOR)
+    return chosen.text() if chosen is not None else None
 
 
 def list_all(ask: Ask, path: str, selector: str | None) -> tuple[list[Obj], str]:
@@ -91,11 +85,7 @@ def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _Namesp
     ask = Ask(cluster, namespace)
     base = f"/api/v1/namespaces/{namespace}"
     try:
-        seen: dict[str, Obj] = {}
-        for selector in selectors(wanted):
-            for pod in list_all(ask, f"{base}/pods", selector)[0]:
-                seen[str((pod.get("metadata") or {}).get("uid") or id(pod))] = pod
-        pods = list(seen.values())
+        pods = list_all(ask, f"{base}/pods", pod_selector(wanted))[0]
         services = list_all(ask, f"{base}/services", None)[0]
     except ListFailed as exc:
         if exc.status == 404:

@@ -18,7 +18,7 @@ from typing import Any
 
 from llmgw.kube.api import Ask
 from llmgw.kube.auth import Cluster
-from llmgw.kube.read import list_all, selectors
+from llmgw.kube.read import list_all, pod_selector
 from llmgw.state import Obj, Wanted, bad_objects
 
 
@@ -36,12 +36,6 @@ class Listing:
     services: list[Obj]
     pods_version: str
     services_version: str
-
-
-def pod_selector(wanted: Wanted) -> str | None:
-    """One selector that covers every model of a namespace (None: the whole namespace)."""
-    chosen = selectors(wanted)
-    return chosen[0] if len(chosen) == 1 else None
 
 
 def list_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> Listing:

@@ -37,3 +37,31 @@ secretName: {{ .Values.masterKey.secretName | default $name }}
 secretKey: {{ .Values.masterKey.secretKey | default $key }}
 env: {{ $ref.env | default "LITELLM_MASTER_KEY" }}
 {{- end -}}
+
+{{- /*
+The namespaces the controller reads pods and services in, as a JSON list: modelNamespaces when
+given, else those of the config: each listed model's (namespace:, else its engine's) and each
+discover rule's. An existingConfigMap cannot be read here: then modelNamespaces is required.
+*/ -}}
+{{- define "llmgw-sync.modelNamespaces" -}}
+{{- $out := list -}}
+{{- if .Values.modelNamespaces -}}
+{{- $out = .Values.modelNamespaces -}}
+{{- else if .Values.existingConfigMap -}}
+{{- fail "modelNamespaces is required with existingConfigMap: list the namespaces of the config's models and discover rules (the chart grants read rights in exactly those)" -}}
+{{- else -}}
+{{- $c := include "llmgw-sync.config" . | fromYaml -}}
+{{- $models := $c.models | default dict -}}
+{{- range $engine := list "vllm" "sglang" "tgi" "ollama" "tei" -}}
+{{- range $m := (get $models $engine | default list) -}}
+{{- $out = append $out ($m.namespace | default $engine) -}}
+{{- end -}}
+{{- end -}}
+{{- range $rule := ($c.discover | default list) -}}
+{{- range $ns := ($rule.namespaces | default list) -}}
+{{- $out = append $out $ns -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (uniq $out) -}}
+{{- end -}}
