@@ -317,3 +317,43 @@ def test_sync_verify_proves_the_names_it_added_answer(
         in failed.err
     )
     assert "it was not rolled back" in failed.err
+
+
+def test_label_found_models_sync_to_both_replicas_and_leave_with_their_pods(
+    cli: Cli, world: tuple[list[Proxy], Engines], key: None, tmp_path: Path
+) -> None:
+    """No model listed: the rule's finds reach both replicas, each routed to its own Service,
+    and a model whose pods are gone leaves them on the next sync."""
+    from tests import labelled
+
+    proxies, engines = world
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        labelled.CONFIG.read_text()
+        .replace(
+            "  namespace: gateway\n",
+            f"  namespace: gateway\n  model_source: api\n  url: {proxies[0].url}\n",
+        )
+        .replace("secrets:\n", "secrets:\n  salt_key: {env: LITELLM_SALT_KEY}\n")
+    )
+    snap = labelled.snapshot(tmp_path / "cluster.json")
+    result = sync(cli, cfg, snap, "--yes")
+    assert result.code == 0, result.out + result.err
+    for proxy in proxies:
+        eventually(lambda p: set(labelled.EXPECTED) <= names(p), proxy)
+        assert not {"vllm/evil", "vllm/stray", "vllm/mystery"} & names(proxy)
+        assert served_by(engines, proxy, "vllm/phi-mini") == "phi-mini.inhouse:8000"
+        assert served_by(engines, proxy, "tgi/mistral-7b") == "mistral-7b.models"  # port 80
+    status = cli("-c", cfg, "status", "--pods-from", snap, "-o", "json")
+    rows = {r["public_name"]: r for r in json.loads(status.out)["names"]}
+    assert {n: rows[n]["state"] for n in labelled.EXPECTED} == dict.fromkeys(
+        labelled.EXPECTED, "in step"
+    )
+    assert rows["vllm/phi-mini"]["config"] == "vllm (discover[0])"
+    gone = [o for o in labelled.objects() if o["metadata"]["name"] != "phi-mini-0"]
+    snap.write_text(json.dumps(kube_list(gone)))
+    result = sync(cli, cfg, snap, "--yes", "--allow-removal")
+    assert result.code == 0, result.out + result.err
+    for proxy in proxies:
+        eventually(lambda p: "vllm/phi-mini" not in names(p), proxy)
+        assert set(labelled.EXPECTED) - {"vllm/phi-mini"} <= names(proxy)
