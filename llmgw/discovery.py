@@ -159,16 +159,34 @@ def _matches(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
 
 
 def _find_service(
-    model: SelfHostedModel, pods: Sequence[Obj], services: Sequence[Obj], index: _ServiceIndex
+    model: SelfHostedModel,
+    engine: Engine,
+    pods: Sequence[Obj],
+    services: Sequence[Obj],
+    index: _ServiceIndex,
 ) -> Obj | None:
+    """The Service in front of the pods. Several may select them (a metrics Service, a
+    catch-all over every model of a rule): the one with the engine's port wins, then the one
+    with the most specific selector, since a broader one also reaches other models' pods."""
     if model.service:
         return next(
             (s for s in services if s.get("metadata", {}).get("name") == model.service), None
         )
+
+    def rank(svc: Obj) -> tuple[bool, int]:
+        spec = svc.get("spec") or {}
+        ports = spec.get("ports") or []
+        serves = any(engine.port in (p.get("targetPort"), p.get("port")) for p in ports)
+        return serves, len(spec.get("selector") or {})
+
     for labels in [_labels(p) for p in pods] or [model.selector_labels()]:
-        for svc in index.candidates(labels):
-            if _matches(labels, (svc.get("spec") or {}).get("selector") or {}):
-                return svc
+        matching = [
+            svc
+            for svc in index.candidates(labels)
+            if _matches(labels, (svc.get("spec") or {}).get("selector") or {})
+        ]
+        if matching:
+            return max(matching, key=rank)
     return None
 
 
@@ -316,7 +334,8 @@ def find(config: Config, state: ClusterState) -> Findings:
         named = ", ".join(f"discover[{r}]" for r in sorted(rules))
         note = f"also selected by {named}: this models entry wins"
         listed[i] = replace(listed[i], notes=(*listed[i].notes, note))
-    listed = [_did_you_mean(m, state) for m in listed]
+    suggestions = _Suggestions(state)
+    listed = [suggestions.apply(m) for m in listed]
     reports += _unselected(state, taken, set(wanted(config)))
     return Findings([*listed, *by_rules], reports)
 
@@ -338,7 +357,11 @@ def _model(
     ready_pods = [p for p, (ok, _) in zip(pods, verdicts, strict=True) if ok]
 
     svc = _find_service(
-        model, pods, state.services.get(namespace, ()), services.get(namespace, _ServiceIndex(()))
+        model,
+        engine,
+        pods,
+        state.services.get(namespace, ()),
+        services.get(namespace, _ServiceIndex(())),
     )
     notes: list[str] = []
     if svc is not None:
@@ -353,10 +376,19 @@ def _model(
 
     served = model.served_name
     if served is None:
-        for pod in [*ready_pods, *pods]:
-            served = served_name_from_pod(engine, pod)
-            if served:
-                break
+        names = list(dict.fromkeys(n for p in ready_pods if (n := served_name_from_pod(engine, p))))
+        if len(names) > 1:
+            # One Service in front of both: a request for one model reaches the other's pods.
+            notes.append(
+                f"its Ready pods serve different models ({', '.join(names)}): give each its "
+                "own name label, or set served_name"
+            )
+        # No Ready pod says: one that is not ready yet may.
+        served = (
+            names[0]
+            if names
+            else next((n for p in pods if (n := served_name_from_pod(engine, p))), None)
+        )
     served = served or model.name
 
     if ready_pods:
@@ -545,22 +577,45 @@ def recognise(pod: Obj) -> tuple[Engine, str] | None:
     return None
 
 
-def _did_you_mean(m: DiscoveredModel, state: ClusterState) -> DiscoveredModel:
-    """A listed name with no pods, next to pods whose name label is close: say which."""
-    if not m.reason.startswith("no pods match app="):
-        return m
-    names: dict[str, str] = {}  # label value → its key
-    for pod in state.pods.get(m.namespace, ()):
-        labels = _labels(pod)
-        for key in reversed(NAME_LABELS):  # ``app`` first: it is what the entry selects by
-            if labels.get(key):
-                names.setdefault(labels[key], key)
-    lowered = {n.lower(): n for n in names}
-    close = [lowered[m.name.lower()]] if m.name.lower() in lowered else []
-    close = close or difflib.get_close_matches(m.name, sorted(names), n=1, cutoff=0.75)
-    if not close:
-        return m
-    return replace(m, reason=f"{m.reason}; did you mean {names[close[0]]}={close[0]}?")
+class _Suggestions:
+    """Did-you-mean for listed names with no pods: a namespace's name labels, read once; the
+    same name in other spelling (case, ``.`` or ``_`` for ``-``) always, a close one by
+    difflib for the first ``budget`` names only (it costs a comparison per label)."""
+
+    def __init__(self, state: ClusterState, budget: int = 20) -> None:
+        self.state = state
+        self.budget = budget
+        self.names: dict[str, dict[str, str]] = {}  # namespace → label value → its key
+        self.spelt: dict[str, dict[str, str]] = {}  # namespace → spelling → label value
+
+    def _of(self, namespace: str) -> dict[str, str]:
+        names = self.names.get(namespace)
+        if names is None:
+            names = self.names[namespace] = {}
+            for pod in self.state.pods.get(namespace, ()):
+                labels = _labels(pod)
+                for key in reversed(NAME_LABELS):  # ``app`` first: what an entry selects by
+                    if labels.get(key):
+                        names.setdefault(labels[key], key)
+            self.spelt[namespace] = {_spelling(n): n for n in reversed(names)}
+        return names
+
+    def apply(self, m: DiscoveredModel) -> DiscoveredModel:
+        if not m.reason.startswith("no pods match app="):
+            return m
+        names = self._of(m.namespace)
+        same = self.spelt[m.namespace].get(_spelling(m.name))
+        close = [same] if same is not None else []
+        if not close and self.budget > 0:
+            self.budget -= 1
+            close = difflib.get_close_matches(m.name, list(names), n=1, cutoff=0.75)
+        if not close:
+            return m
+        return replace(m, reason=f"{m.reason}; did you mean {names[close[0]]}={close[0]}?")
+
+
+def _spelling(name: str) -> str:
+    return name.lower().replace(".", "-").replace("_", "-")
 
 
 def _unselected(state: ClusterState, seen: set[int], namespaces: set[str]) -> list[str]:

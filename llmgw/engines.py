@@ -30,8 +30,10 @@ class Engine:
     positional_serve: bool = False
     #: Path (below the service) that lists what the engine serves.
     models_path: str = "/v1/models"
-    #: The last part of the image repositories it ships as (``vllm/vllm-openai`` →
-    #: ``vllm-openai``), a regular expression; how ``engine: auto`` recognises a pod.
+    #: Words (a regular expression) that name it in the last part of an image repository,
+    #: between ``-``, ``_`` or ``.``: ``vllm/vllm-openai``, ``rocm/vllm-openai-rocm``, AWS's
+    #: ``pytorch-inference-vllm-neuronx`` and ``huggingface-pytorch-tgi-inference``; how
+    #: ``engine: auto`` recognises a pod.
     image: str = ""
     #: Programs (or ``python -m`` modules) that start it, for images built in-house.
     programs: tuple[str, ...] = ()
@@ -50,7 +52,7 @@ ENGINES: dict[str, Engine] = {
             # vLLM serves --served-model-name when given, else the --model it loaded.
             served_name_flags=("--served-model-name", "--model"),
             positional_serve=True,
-            image=r"vllm(-openai)?([-_.].*)?",
+            image="vllm",
             programs=("vllm", "vllm.entrypoints.openai.api_server"),
         ),
         Engine(
@@ -61,7 +63,7 @@ ENGINES: dict[str, Engine] = {
             api_path="/v1",
             mode="chat",
             served_name_flags=("--served-model-name", "--model-path", "--model"),
-            image=r"sglang([-_.].*)?",
+            image="sglang",
             programs=("sglang.launch_server", "sglang"),
         ),
         Engine(
@@ -73,7 +75,7 @@ ENGINES: dict[str, Engine] = {
             mode="chat",
             served_name_flags=("--served-model-name", "--model-id"),
             served_name_env=("MODEL_ID",),
-            image=r"(text-generation-inference|tgi)([-_.].*)?",
+            image="text-generation-inference|tgi",
             programs=("text-generation-launcher",),
         ),
         Engine(
@@ -85,7 +87,7 @@ ENGINES: dict[str, Engine] = {
             mode="chat",
             served_name_flags=(),
             models_path="/api/tags",
-            image=r"ollama([-_.].*)?",
+            image="ollama",
             programs=("ollama",),
         ),
         Engine(
@@ -97,7 +99,7 @@ ENGINES: dict[str, Engine] = {
             mode="embedding",
             served_name_flags=("--served-model-name", "--model-id"),
             served_name_env=("MODEL_ID",),
-            image=r"(text-embeddings-inference|tei)([-_.].*)?",
+            image="text-embeddings-inference|tei",
             programs=("text-embeddings-router",),
         ),
     )
@@ -105,7 +107,7 @@ ENGINES: dict[str, Engine] = {
 
 ENGINE_NAMES: tuple[str, ...] = tuple(ENGINES)
 
-_IMAGES = [(re.compile(f"^(?:{e.image})$"), e) for e in ENGINES.values()]
+_IMAGES = [(re.compile(f"(^|[-_.])(?:{e.image})($|[-_.])"), e) for e in ENGINES.values()]
 
 
 def image_repository(image: str) -> str:
@@ -120,7 +122,7 @@ def image_repository(image: str) -> str:
 def by_image(image: str) -> Engine | None:
     """Cached: a cluster runs few images, on many pods."""
     repo = image_repository(image)
-    return next((e for pattern, e in _IMAGES if pattern.match(repo)), None)
+    return next((e for pattern, e in _IMAGES if pattern.search(repo)), None)
 
 
 def by_program(argv: Sequence[str]) -> Engine | None:

@@ -304,6 +304,14 @@ def test_the_labelled_cluster_is_found_with_engines_and_served_names() -> None:
         ("vllm/vllm-openai:v0.11.0", None, "vllm"),
         ("public.ecr.aws/q9t5s3a7/vllm-neuron-openai:0.9", None, "vllm"),
         ("myorg/notvllm:1", None, None),
+        ("public.ecr.aws/neuron/pytorch-inference-vllm-neuronx:0.9.1", None, "vllm"),
+        (
+            "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4",
+            None,
+            "tgi",
+        ),
+        ("ghcr.io/huggingface/tgi-gaudi:2.3", None, "tgi"),
+        ("protein-tools/teiresias:1", None, None),
         ("rocm/vllm-openai-rocm:latest", None, "vllm"),
         ("lmsysorg/sglang:latest", None, "sglang"),
         ("ghcr.io/huggingface/text-generation-inference:3.3.4", None, "tgi"),
@@ -488,3 +496,44 @@ def test_wanted_is_one_selector_per_namespace(write: Write) -> None:
     only_rule = discovery.wanted(ruled(write))
     assert pod_selector(only_rule["models"]) == "llmgw.io/serve=true"
     assert pod_selector(discovery.wanted(ruled(write), everything=True)["models"]) is None
+
+
+def test_of_several_services_the_specific_one_with_the_engine_port_wins(write: Write) -> None:
+    """A catch-all Service over every model of the rule, and a metrics Service beside the
+    model's own: requests must go to the one that reaches only this model's engine."""
+    found = discovery.discover(
+        ruled(write),
+        state(
+            served_pod("a-0", "a"),
+            served_pod("b-0", "b"),
+            service("all-models", "models", {"llmgw.io/serve": "true"}, 8000),
+            service("a-metrics", "models", {"app": "a"}, 9090, port_name="metrics"),
+            service("a", "models", {"app": "a"}, 8000),
+        ),
+    )
+    assert [(m.name, m.service) for m in found] == [("a", "a"), ("b", "all-models")]
+
+
+def test_pods_of_one_name_serving_different_models_are_noted(write: Write) -> None:
+    found = discovery.discover(
+        ruled(write),
+        state(
+            served_pod("a-0", "a", args=["--model", "org/one"]),
+            served_pod("a-1", "a", args=["--model", "org/two"]),
+        ),
+    )
+    assert found[0].served_name == "org/one"
+    assert found[0].notes[-1].startswith("its Ready pods serve different models (org/one, org/two)")
+
+
+def test_did_you_mean_past_its_budget_still_finds_the_same_name_spelt_otherwise(
+    write: Write,
+) -> None:
+    """Close matches cost a comparison per label: only the first 20 names get one; the same
+    name in other case or with '.'/'_' for '-' is found for every name."""
+    names = [f"missing-{i}" for i in range(25)] + ["Llama_3.1-8B", "qwen3-8bb"]
+    c = cfg(write, "  vllm:\n" + "".join(f"    - name: {n}\n" for n in names))
+    pods = [pod("l-0", "vllm", {"app": "llama-3-1-8b"}), pod("q-0", "vllm", {"app": "qwen3-8b"})]
+    reasons = {m.name: m.reason for m in discovery.discover(c, state(*pods))}
+    assert reasons["Llama_3.1-8B"].endswith("did you mean app=llama-3-1-8b?")
+    assert reasons["qwen3-8bb"] == "no pods match app=qwen3-8bb in namespace vllm"
