@@ -254,6 +254,10 @@ def _flag_value(argv: Sequence[str], flag: str) -> str | None:
     return None
 
 
+def _first_served(engine: Engine, pods: Sequence[Obj]) -> str | None:
+    return next((n for p in pods if (n := served_name_from_pod(engine, p))), None)
+
+
 def served_name_from_pod(engine: Engine, pod: Obj) -> str | None:
     """The model name an engine serves, read from its container's flags or environment."""
     containers = (pod.get("spec") or {}).get("containers") or []
@@ -384,11 +388,8 @@ def _model(
                 "own name label, or set served_name"
             )
         # No Ready pod says: one that is not ready yet may.
-        served = (
-            names[0]
-            if names
-            else next((n for p in pods if (n := served_name_from_pod(engine, p))), None)
-        )
+        waiting = [p for p, (ok, _) in zip(pods, verdicts, strict=True) if not ok]
+        served = names[0] if names else _first_served(engine, waiting)
     served = served or model.name
 
     if ready_pods:
@@ -491,8 +492,8 @@ def _read_pod(
     """A rule's pod as (engine, settings), or why it cannot be served (``specs`` keeps the
     settings checked for pods with the same values)."""
     labels = _labels(pod)
-    name = next((labels[k] for k in NAME_LABELS if labels.get(k)), None)
-    if name is None:
+    name = labels.get(NAME_LABELS[0]) or labels.get(NAME_LABELS[1])
+    if not name:
         return f"no {' or '.join(NAME_LABELS)} label to name the model by"
     engine: str | None = rule.engine if rule.engine != "auto" else None
     if engine is None:
@@ -512,12 +513,17 @@ def _read_pod(
                     f"{', '.join(ENGINE_NAMES)}), or engine: on the rule"
                 )
             engine = recognised[0].name
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    raw = tuple(annotations.get(a) for a in (NAME_ANNOTATION, WEIGHT_ANNOTATION, ORDER_ANNOTATION))
-    key = (name, namespace, *raw)
+    notes = pod["metadata"].get("annotations") or {}
+    key = (
+        name,
+        namespace,
+        notes.get(NAME_ANNOTATION),
+        notes.get(WEIGHT_ANNOTATION),
+        notes.get(ORDER_ANNOTATION),
+    )
     spec = specs.get(key)
     if spec is None:
-        spec = specs[key] = _spec(name, namespace, *raw)
+        spec = specs[key] = _spec(*key)
     return spec if isinstance(spec, str) else (engine, spec)
 
 
@@ -564,16 +570,16 @@ def _order(text: str) -> int | None:
 
 
 def recognise(pod: Obj) -> tuple[Engine, str] | None:
-    """The engine a pod's serving container runs, and what gave it away (its image or its
-    command), from the first container that says; sidecars say nothing."""
+    """The engine a pod's serving container runs, and the image that gave it away ("" when
+    its command did), from the first container that says; sidecars say nothing."""
     for container in (pod.get("spec") or {}).get("containers") or []:
         image = str(container.get("image") or "")
         engine = by_image(image) if image else None
         if engine is not None:
-            return engine, f"image {excerpt(image, 80)}"
+            return engine, image
         engine = by_program(_argv(container))
         if engine is not None:
-            return engine, "command"
+            return engine, ""
     return None
 
 
@@ -628,7 +634,8 @@ def _unselected(state: ClusterState, seen: set[int], namespaces: set[str]) -> li
                 continue
             recognised = recognise(pod)
             if recognised is not None:
-                engine, why = recognised
+                engine, image = recognised
+                why = f"image {excerpt(image, 80)}" if image else "command"
                 out.append(
                     f"{describe(pod)}: a {engine.name} server ({why}), Ready, not served: "
                     "no rule selects it"

@@ -363,8 +363,9 @@ class _Handler(loopback.JsonHandler):
             if selected(every[at]["metadata"].get("labels") or {}):
                 page.append(every[at])
             at += 1
-        more = any(selected(o["metadata"].get("labels") or {}) for o in every[at:])
-        token = str(at) if more else ""
+        while at < len(every) and not selected(every[at]["metadata"].get("labels") or {}):
+            at += 1  # up to the next match: a continue token only when one is left
+        token = str(at) if at < len(every) else ""
         kind = "PodList" if resource == "pods" else "ServiceList"
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page]
         self._send(
