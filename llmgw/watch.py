@@ -200,6 +200,8 @@ class Controller:
         self.verify_fails: dict[str, int] = {}
         #: Configured models not served, and why (logged when it changes).
         self.left_out: dict[str, str] = {}
+        #: Pods a discover rule selected but left out, and why (each logged once).
+        self.pods_left_out: set[str] = set()
         self.leader = False
         self.next_lease = 0.0
         self.cluster: Any = None
@@ -511,7 +513,11 @@ class Controller:
             return False
         self.blocked = []
         self.metrics.reconciles.inc()
-        models = self.desired(discovery.discover(self.config, self.state()), now)
+        found = discovery.find(self.config, self.state())
+        for report in sorted(set(found.reports) - self.pods_left_out):
+            log.warning("%s", report)
+        self.pods_left_out = set(found.reports)
+        models = self.desired(found.models, now)
         if self.options.probe and self.cluster is not None:
             models = self._probed(models, now)
         ready = {m.key for m in models if m.ready and m.deploy}

@@ -531,3 +531,25 @@ def test_a_labelled_deployment_is_served_when_ready_and_gone_when_deleted(world:
     watches = [r for r in asked if "watch=" in r]
     assert len(lists) == 2 and len(watches) == 2, asked
     assert all("labelSelector=llmgw.io%2Fserve%3Dtrue" in r for r in asked if "/pods" in r)
+
+
+def test_a_labelled_pod_left_out_is_logged_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.cluster.namespaces.add("models")
+    world.config.write_text(world.config.read_text() + RULE)
+    odd = pod("odd-0", "models", {"app": "odd", "llmgw.io/serve": "true"}, image="busybox:1")
+
+    def said() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "models/odd-0" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="llmgw.watch"), world.controller() as c:
+        world.cluster.put(odd)
+        steady(world)
+        wait_until(lambda: bool(said()))
+        before = c.metrics.reconciles._value.get()
+        world.cluster.put(pod("a-1", "vllm", {"app": "a"}, ip="10.0.1.11"))  # another reconcile
+        wait_until(lambda: c.metrics.reconciles._value.get() > before)
+    logged = said()
+    assert len(logged) == 1 and "engine unknown" in logged[0], logged
+    assert "vllm/odd" not in names(world.api)
