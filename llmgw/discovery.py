@@ -438,11 +438,13 @@ def _by_rules(
 
     A pod an entry of ``models:`` has stays that entry's (``also`` collects which rules
     selected it too); a pod two rules select is the first one's; ``taken`` gets every pod a
-    rule selected, served or reported. Pods are grouped by
-    namespace, engine and name; a group's settings come from its first Ready pod (pods of one
-    Deployment share their template's annotations; during a rollout the serving ones count).
+    rule selected, served or reported. Pods are grouped by namespace, engine and name (its
+    identity, whichever rules selected them: it is found by the first); a group's settings come
+    from its first Ready pod (pods of one Deployment share their template's annotations;
+    during a rollout the serving ones count).
     """
-    groups: dict[tuple[int, str, str, str], list[tuple[Obj, SelfHostedModel]]] = {}
+    groups: dict[tuple[str, str, str], list[tuple[Obj, SelfHostedModel]]] = {}
+    first: dict[tuple[str, str, str], int] = {}  # the rule that found each group first
     specs: dict[tuple[Any, ...], SelfHostedModel | str] = {}  # a Deployment's pods share one
     for number, rule in enumerate(config.discover):
         selector = rule.parsed()
@@ -461,11 +463,13 @@ def _by_rules(
                     reports.append(f"{describe(pod)} (discover[{number}]): {read}; left out")
                     continue
                 engine_name, spec = read
-                key = (number, namespace, engine_name, spec.name)
+                key = (namespace, engine_name, spec.name)
+                first.setdefault(key, number)
                 groups.setdefault(key, []).append((pod, spec))
     modes = {d.public_name: (d.mode, d.kind) for d in config.deployments()}
     out: list[DiscoveredModel] = []
-    for (number, namespace, engine_name, _name), members in sorted(groups.items()):
+    for key in sorted(groups, key=lambda k: (first[k], *k)):
+        number, (namespace, engine_name, _name), members = first[key], key, groups[key]
         engine = ENGINES[engine_name]
         pods = [pod for pod, _spec in members]
         spec = next((sp for pod, sp in members if pod_readiness(pod)[0]), members[0][1])

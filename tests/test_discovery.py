@@ -537,3 +537,25 @@ def test_did_you_mean_past_its_budget_still_finds_the_same_name_spelt_otherwise(
     reasons = {m.name: m.reason for m in discovery.discover(c, state(*pods))}
     assert reasons["Llama_3.1-8B"].endswith("did you mean app=llama-3-1-8b?")
     assert reasons["qwen3-8bb"] == "no pods match app=qwen3-8bb in namespace vllm"
+
+
+def test_pods_of_one_model_selected_by_two_rules_are_one_model(write: Write) -> None:
+    """Two rules over one namespace, each selecting some of an app's pods: one model with both
+    pods (found by the first rule), not two with one identity."""
+    from llmgw import desired
+
+    c = config.load(
+        write(
+            "c.yaml",
+            "discover:\n"
+            "  - {namespaces: [models], selector: tier=gpu}\n"
+            "  - {namespaces: [models], selector: tier=cpu}\n",
+        )
+    )
+    pods = [
+        pod("a-0", "models", {"app": "a", "tier": "cpu"}),
+        pod("a-1", "models", {"app": "a", "tier": "gpu"}, ip="10.0.1.11"),
+    ]
+    models = discovery.discover(c, state(*pods))
+    assert [(m.name, m.replicas, m.found_by) for m in models] == [("a", 2, "discover[0]")]
+    assert len(desired.build(c, models).entries) == 1
