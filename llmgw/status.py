@@ -150,8 +150,8 @@ def _rows(
     cluster: dict[str, list[str]] = {}
     for d in desired.deployments(config, state.models):
         label = d.kind if d.model.deploy else f"{d.kind} (deploy: false)"
-        if d.loc[0] == "discover":
-            label += f" (discover[{d.loc[1]}])"
+        if d.rule is not None:
+            label += f" (discover[{d.rule}])"
         members.setdefault(d.public_name, []).append(label)
         m = found.get(d.key)
         if m is not None:

@@ -118,6 +118,17 @@ def served_by(engines: Engines, proxy: Proxy, name: str) -> str:
     return engines.hosts()[before:][-1]
 
 
+def add_by_hand(proxy: Proxy, name: str, row_id: str) -> None:
+    """A row a person adds in the UI: not llmgw's, never to be touched."""
+    row = {
+        "model_name": name,
+        "litellm_params": {"model": "openai/hand", "api_base": "http://hand.team:8000/v1"},
+        "model_info": {"id": row_id},
+    }
+    status, body = proxy.call("POST", "/model/new", row)
+    assert status == 200, body
+
+
 ALL = {
     "bedrock/claude-3.7-sonnet",
     "bedrock/amazon-nova-premier",
@@ -191,13 +202,7 @@ def test_rows_added_by_hand_and_config_file_models_are_left_alone(
     cli: Cli, world: tuple[list[Proxy], Engines], key: None, tmp_path: Path
 ) -> None:
     proxies, _engines = world
-    hand = {
-        "model_name": "team/hand-made",
-        "litellm_params": {"model": "openai/hand", "api_base": "http://hand.team:8000/v1"},
-        "model_info": {"id": "hand-made-row"},
-    }
-    status, body = proxies[1].call("POST", "/model/new", hand)
-    assert status == 200, body
+    add_by_hand(proxies[1], "team/hand-made", "hand-made-row")
     eventually(lambda p: "team/hand-made" in names(p), proxies[0])  # llmgw reads replica 0
     cfg = example_config(tmp_path / "config.yaml", proxies[0].url)
     result = sync(cli, cfg, snapshot(tmp_path / "up.json"), "--yes", "--allow-removal")
@@ -270,13 +275,7 @@ def test_status_after_a_sync_then_a_pod_down_then_a_row_by_hand(
     rows = {r["public_name"]: r for r in json.loads(out_of_step.out)["names"]}
     assert rows["ollama/llama3-2-3b"]["state"] == "would be removed"
     assert "CrashLoopBackOff" in rows["ollama/llama3-2-3b"]["cluster"]
-    hand = {
-        "model_name": "team/by-hand",
-        "litellm_params": {"model": "openai/hand", "api_base": "http://hand.team:8000/v1"},
-        "model_info": {"id": "by-hand-row"},
-    }
-    status, body = proxies[0].call("POST", "/model/new", hand)
-    assert status == 200, body
+    add_by_hand(proxies[0], "team/by-hand", "by-hand-row")
     try:
         shown = cli("-c", cfg, "status", "--pods-from", up)
         assert shown.code == 0, shown.out + shown.err

@@ -553,3 +553,20 @@ def test_a_labelled_pod_left_out_is_logged_once(
     logged = said()
     assert len(logged) == 1 and "engine unknown" in logged[0], logged
     assert "vllm/odd" not in names(world.api)
+
+
+def test_a_labelled_model_whose_pods_go_notready_keeps_its_place_for_the_grace(
+    world: World,
+) -> None:
+    world.cluster.namespaces.add("models")
+    world.config.write_text(world.config.read_text() + RULE)
+    labels = {"app.kubernetes.io/name": "llama", "llmgw.io/serve": "true"}
+    world.cluster.put(pod("llama-0", "models", labels))
+    with world.controller():
+        wait_until(lambda: "vllm/llama" in names(world.api))
+        start = time.monotonic()
+        world.cluster.put(pod("llama-0", "models", labels, state="crashloop"))
+        time.sleep(1.5)  # shorter than the grace (3 s)
+        assert "vllm/llama" in names(world.api)
+        wait_until(lambda: "vllm/llama" not in names(world.api))
+        assert time.monotonic() - start >= 3.0

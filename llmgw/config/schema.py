@@ -671,9 +671,14 @@ class Deployment:
     mode: str
 
     @property
+    def rule(self) -> int | None:
+        """The ``discover:`` rule that found it; None for one the config lists."""
+        return int(self.loc[1]) if self.loc[0] == "discover" else None
+
+    @property
     def key(self) -> tuple[str, ...]:
         """What identifies it among the discovered models (``DiscoveredModel.key``)."""
-        namespace = getattr(self.model, "namespace", None) if self.loc[0] == "discover" else None
+        namespace = getattr(self.model, "namespace", None) if self.rule is not None else None
         return model_key(self.kind, str(self.model.name), namespace)
 
 
