@@ -18,7 +18,9 @@ from llmgw import files, yamlsrc
 from llmgw.errors import InputError
 from llmgw.state import ClusterState, Obj, bad_objects
 
-HINT = "make it with: kubectl get pods,services -A -o yaml > FILE"
+#: How a snapshot is made, for the hints.
+COMMAND = "kubectl get pods,services -A -o yaml > FILE"
+HINT = f"make it with: {COMMAND}"
 
 
 def load(path: Path) -> ClusterState:
@@ -39,7 +41,7 @@ def load(path: Path) -> ClusterState:
     if bad:
         raise InputError(
             "\n".join(f"{path}: {problem}" for problem in bad),
-            hint="fix or remove those objects, or make the snapshot again: " + HINT[9:],
+            hint=f"fix or remove those objects, or make the snapshot again: {COMMAND}",
         )
     return state_from_objects(objects, source=str(path))
 

@@ -158,3 +158,16 @@ def test_example_snapshot_is_valid() -> None:
     cfg = config.load(REPO / "config.example.yaml")
     found = discovery.discover(cfg, snap.load(REPO / "examples/cluster.yaml"))
     assert any(m.ready for m in found)
+
+
+def test_a_malformed_object_s_hint_gives_the_whole_command(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        '{"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "p", "labels": 1}}]}'
+    )
+    with pytest.raises(InputError) as info:
+        snap.load(bad)
+    assert info.value.hint == (
+        "fix or remove those objects, or make the snapshot again: "
+        "kubectl get pods,services -A -o yaml > FILE"
+    )
