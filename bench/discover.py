@@ -9,14 +9,11 @@ Goals (live discovery issue): <= 2 requests per namespace (+1 per model with --p
 from __future__ import annotations
 
 import json
-import multiprocessing
 import resource
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,7 +22,7 @@ sys.path.insert(0, str(REPO))
 from llmgw import config, discovery, pipeline  # noqa: E402
 from llmgw.kube import auth, read  # noqa: E402
 from tests.k8s_objects import pod, service  # noqa: E402
-from tests.kube_standin import Cluster, kubeconfig, serve  # noqa: E402
+from tests.kube_standin import Cluster, kubeconfig, serve_apart  # noqa: E402
 
 ENGINES = ("vllm", "sglang", "tgi", "ollama", "tei")
 
@@ -49,26 +46,6 @@ def build(models: int, replicas: int, unrelated: int) -> tuple[Cluster, str]:
 def requests(url: str) -> int:
     with urllib.request.urlopen(f"{url}/_requests") as response:
         return int(json.load(response)["count"])
-
-
-@contextmanager
-def serve_apart(cluster: Cluster) -> Iterator[str]:
-    """The stand-in in its own process, so its CPU time is not llmgw's."""
-    queue: multiprocessing.Queue[str] = multiprocessing.Queue()
-    stop = multiprocessing.Event()
-
-    def child() -> None:
-        with serve(cluster) as url:
-            queue.put(url)
-            stop.wait()
-
-    process = multiprocessing.get_context("fork").Process(target=child, daemon=True)
-    process.start()
-    try:
-        yield queue.get(timeout=30)
-    finally:
-        stop.set()
-        process.join(5)
 
 
 def run(models: int, replicas: int, unrelated: int, probe: bool = False) -> None:

@@ -142,7 +142,6 @@ def upgrade_argv(helm: Helm, release: Release) -> list[str]:
         *_version(release),
         "--namespace",
         release.namespace,
-        "--create-namespace",
         "--values",
         str(release.values_file),
         "--timeout",
@@ -242,9 +241,18 @@ def template(helm: Helm, release: Release, secrets: Sequence[str] = ()) -> str:
 
 
 def upgrade(helm: Helm, release: Release, secrets: Sequence[str] = ()) -> proc.Result:
+    """``helm upgrade --install``; a failure says what helm left behind, read from the
+    release's history (never from the wording of helm's message, which differs between
+    versions: Helm 4 applies the rollback and then reports "an error occurred while rolling
+    back" when the rollback's own wait inherits the expired --timeout)."""
+    before = history(helm, release)
     result = proc.run(upgrade_argv(helm, release))
     if not result.ok:
-        raise failure("helm upgrade --install", result, secrets, rollback_possible=True)
+        error = failure("helm upgrade --install", result, secrets)
+        error.message += "\n" + after_failure(
+            before[-1].revision if before else 0, history(helm, release), release
+        )
+        raise error
     return result
 
 
@@ -256,9 +264,92 @@ def revision(helm: Helm, release: Release) -> int | None:
         return None
 
 
-def failure(
-    what: str, result: proc.Result, secrets: Sequence[str] = (), rollback_possible: bool = False
-) -> ExternalError:
+@dataclass(frozen=True)
+class Revision:
+    """One row of ``helm history -o json``."""
+
+    revision: int
+    status: str
+    chart: str = ""
+    app_version: str = ""
+    description: str = ""
+    updated: str = ""
+
+
+def history_argv(helm: Helm, release: Release) -> list[str]:
+    return [
+        helm.path,
+        "history",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--output",
+        "json",
+        "--max",
+        "20",
+        *_context(release),
+    ]
+
+
+def history(helm: Helm, release: Release) -> list[Revision]:
+    """The release's latest revisions, oldest first; empty when there is no release, or when
+    helm cannot say (the caller then has nothing to report, never a wrong account)."""
+    result = proc.run(history_argv(helm, release), timeout=120)
+    if not result.ok:
+        return []
+    try:
+        rows = json.loads(result.stdout)
+        return sorted(
+            (
+                Revision(
+                    int(r["revision"]),
+                    str(r.get("status") or ""),
+                    str(r.get("chart") or ""),
+                    str(r.get("app_version") or ""),
+                    str(r.get("description") or ""),
+                    str(r.get("updated") or ""),
+                )
+                for r in rows
+            ),
+            key=lambda r: r.revision,
+        )
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def after_failure(before: int, after: Sequence[Revision], release: Release) -> str:
+    """What a failed ``upgrade --install`` left, for a person: ``before`` is the revision that
+    was live (0: none), ``after`` the history read once helm gave up."""
+    where = f"{release.name} -n {release.namespace}"
+    new = [r for r in after if r.revision > before]
+    if not new:
+        if before == 0:
+            return "helm left no release behind (a failed first install is uninstalled)"
+        return f"the release was not changed: revision {before} is still live"
+    attempt, last = new[0], new[-1]
+    if before == 0:
+        return (
+            f"the first install is left as revision {attempt.revision} ({attempt.status}); "
+            f"remove it with `helm uninstall {where}` or deploy again"
+        )
+    if last is attempt:
+        return (
+            f"helm did not roll back: revision {attempt.revision} is {attempt.status} and "
+            f"revision {before} is not restored; restore it with `helm rollback {where} {before}`"
+        )
+    if last.status == "deployed":
+        return (
+            f"helm rolled the release back: revision {last.revision} runs revision {before} again"
+        )
+    return (
+        f"helm rolled the release back: revision {last.revision} runs revision {before}'s chart "
+        f"and values again, but helm marked it {last.status} (its own wait ran out with the "
+        f"upgrade's --timeout): check that the pods are Ready with `kubectl get pods -n "
+        f"{release.namespace}`; the next deploy upgrades it as usual"
+    )
+
+
+def failure(what: str, result: proc.Result, secrets: Sequence[str] = ()) -> ExternalError:
     """helm's own message (secrets masked, cut short), with what it means and what to do."""
     raw = (result.stderr or result.stdout).strip() or f"exit code {result.returncode}"
     message = redact(raw if len(raw) <= 4000 else raw[:4000] + " ...", secrets)
@@ -288,11 +379,4 @@ def failure(
         )
     elif "kubernetes cluster unreachable" in lower:
         hint = "check the kubeconfig and --kube-context"
-    if rollback_possible:
-        if "rolled back" in lower:
-            message += "\nhelm rolled the release back to its previous revision"
-        elif "uninstalled" in lower:
-            message += "\nhelm uninstalled the failed first install"
-        else:
-            message += "\nhelm did not report a rollback: check `helm history`"
     return ExternalError(f"{what} failed: {message}", hint=hint)

@@ -4,11 +4,15 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.k8s_objects import kube_list
+
+if TYPE_CHECKING:
+    from tests.control_plane import ControlPlane
+    from tests.kubelet_standin import Kubelet
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -103,3 +107,49 @@ def cli(
         return Result(code, captured.out, captured.err)
 
     yield _run
+
+
+# -- the real control plane ----------------------------------------------------------------
+
+
+@dataclass
+class Kube:
+    """The session's control plane and the kubelet stand-in that plays its nodes."""
+
+    plane: ControlPlane
+    kubelet: Kubelet
+
+    def admin(self) -> Any:
+        """A kubernetes ApiClient as the cluster admin, for the tests' own setup."""
+        return self.plane.admin_client()
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[Kube]:
+    """A real kube-apiserver, controller-manager and etcd, started once per test run.
+
+    The binaries come from tools/install-kube.sh; missing ones fail the run in CI (never a
+    silent skip) and skip the cluster tests elsewhere."""
+    import os
+
+    from tests import control_plane
+    from tests.kubelet_standin import Kubelet
+
+    missing = control_plane.missing_binaries()
+    if missing:
+        message = (
+            f"no {', '.join(missing)} in {control_plane.binaries_dir()}: "
+            "run bash tools/install-kube.sh"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    plane = control_plane.ControlPlane.start()
+    try:
+        kubelet = Kubelet(plane.admin_client()).start()
+        try:
+            yield Kube(plane, kubelet)
+        finally:
+            kubelet.stop()
+    finally:
+        plane.stop()

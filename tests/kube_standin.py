@@ -22,7 +22,8 @@ import re
 import socket
 import threading
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -542,3 +543,25 @@ def kubeconfig(path: Path, server: str, token: str = TOKEN, context: str = "test
         )
     )
     return path
+
+
+@contextmanager
+def serve_apart(cluster: Cluster) -> Iterator[str]:
+    """The stand-in in its own process, so its CPU time is not the benchmarked client's."""
+    import multiprocessing
+
+    queue: multiprocessing.Queue[str] = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+
+    def child() -> None:
+        with serve(cluster) as url:
+            queue.put(url)
+            stop.wait()
+
+    process = multiprocessing.get_context("fork").Process(target=child, daemon=True)
+    process.start()
+    try:
+        yield queue.get(timeout=30)
+    finally:
+        stop.set()
+        process.join(5)

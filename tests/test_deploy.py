@@ -324,14 +324,21 @@ def test_helm_failure_keeps_the_old_values_file(
 ) -> None:
     _cluster, kc = api
     (tmp_path / "values.rendered.yaml").write_text("old: values\n")
+    fake.revision = 1
     fake.upgrade = {
         "code": 1,
         "stderr": "Error: UPGRADE FAILED: release litellm failed, and has been rolled back due to atomic being set: context deadline exceeded\n",
+        "history": [
+            {"revision": 1, "status": "superseded"},
+            {"revision": 2, "status": "failed"},
+            {"revision": 3, "status": "deployed", "description": "Rollback to 1"},
+        ],
     }
     fake.save()
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 3
-    assert "UPGRADE FAILED" in result.err and "helm rolled the release back" in result.err
+    assert "UPGRADE FAILED" in result.err
+    assert "helm rolled the release back: revision 3 runs revision 1 again" in result.err
     assert (tmp_path / "values.rendered.yaml").read_text() == "old: values\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".values")) == []
 
@@ -698,7 +705,7 @@ def test_deploy_with_the_litellm_chart(
     cfg.write_text(LITELLM_CHART_CONFIG)
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 0, result.err
-    assert [c[0] for c in fake.calls()][-3:] == ["template", "upgrade", "status"]
+    assert [c[0] for c in fake.calls()][-4:] == ["template", "history", "upgrade", "status"]
     values = fake.state()["values"]
     assert values["masterKey"] == {"secretName": "gw-llmgw-env", "secretKey": "LITELLM_MASTER_KEY"}
     assert values["gateway"]["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 5}

@@ -33,3 +33,39 @@ def test_every_role_in_the_rbac_docs_is_bound_and_its_namespace_exists() -> None
 
 def test_the_lock_file_of_add_bedrock_model_is_ignored_by_git() -> None:
     assert ".config.yaml.lock" in (REPO / ".gitignore").read_text().split()
+
+
+def _table_rights() -> set[tuple[str, str, str]]:
+    """(verb, resource, scope) of each row of docs/rbac.md's table; a resource cell that says
+    "(gateway namespace…)" is namespaced, any other is cluster-wide."""
+    rights = set()
+    text = (REPO / "docs/rbac.md").read_text()
+    table = text[text.index("| verb | resource | why |") :].split("\n\n")[0]
+    for line in table.splitlines()[2:]:
+        verbs, resources, _why = (c.strip() for c in line.strip("|").split("|"))
+        scope = "namespace" if "(gateway namespace" in resources else "cluster"
+        names = resources.split("(")[0]
+        for verb in verbs.split(","):
+            for resource in names.split(","):
+                rights.add((verb.strip(), resource.strip(), scope))
+    return rights
+
+
+def test_the_rbac_table_says_exactly_what_the_yaml_grants() -> None:
+    docs = [d for d in yaml.safe_load_all((REPO / "docs/rbac.yaml").read_text()) if d]
+    granted = {
+        (verb, resource, "namespace" if d["kind"] == "Role" else "cluster")
+        for d in docs
+        if d["kind"] in ("Role", "ClusterRole")
+        for rule in d["rules"]
+        for verb in rule["verbs"]
+        for resource in rule["resources"]
+    }
+    assert _table_rights() == granted
+
+
+def test_no_secret_right_reaches_past_the_gateway_namespace() -> None:
+    docs = [d for d in yaml.safe_load_all((REPO / "docs/rbac.yaml").read_text()) if d]
+    for d in docs:
+        if d["kind"] == "ClusterRole":
+            assert not [r for r in d["rules"] if "secrets" in r["resources"]], d["metadata"]

@@ -34,7 +34,8 @@ def test_helm3_argv(tmp_path: Path) -> None:
         "litellm",
         "oci://ghcr.io/berriai/litellm-helm",
     ]
-    for flag in ("--atomic", "--wait", "--create-namespace"):
+    assert "--create-namespace" not in argv  # llmgw creates it: Helm 4 would PATCH it
+    for flag in ("--atomic", "--wait"):
         assert flag in argv
     assert argv[argv.index("--version") + 1] == "0.1.694"
     assert argv[argv.index("--kube-context") + 1] == "prod"
@@ -146,21 +147,40 @@ def test_real_helm_unreachable_registry(
 def test_failure_hints(stderr: str, hint: str) -> None:
     from llmgw.proc import Result
 
-    error = helm.failure(
-        "helm upgrade --install", Result(("helm",), 1, "", stderr), rollback_possible=True
-    )
+    error = helm.failure("helm upgrade --install", Result(("helm",), 1, "", stderr))
     assert hint in (error.hint or "")
     assert stderr in error.message
 
 
-def test_failure_reports_rollback() -> None:
-    from llmgw.proc import Result
+REL = helm.Release("gw", "ai", "chart", "1.0.0", Path("v.yaml"))
 
-    stderr = "Error: UPGRADE FAILED: release litellm failed, and has been rolled back due to atomic being set: timed out"
-    error = helm.failure(
-        "helm upgrade --install", Result(("helm",), 1, "", stderr), rollback_possible=True
-    )
-    assert "helm rolled the release back" in error.message
+
+def rows(*statuses: str) -> list[helm.Revision]:
+    return [helm.Revision(i + 1, s) for i, s in enumerate(statuses)]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        # Helm 3 --atomic, or Helm 4 whose rollback became ready in time.
+        (2, rows("superseded", "superseded", "failed", "deployed"),
+         "helm rolled the release back: revision 4 runs revision 2 again"),
+        # Helm 4: the rollback applied, its own wait inherited the expired --timeout.
+        (1, rows("superseded", "failed", "failed"),
+         "revision 3 runs revision 1's chart and values again, but helm marked it failed"),
+        (1, rows("deployed", "failed"),
+         "helm did not roll back: revision 2 is failed and revision 1 is not restored; "
+         "restore it with `helm rollback gw -n ai 1`"),
+        (0, [], "helm left no release behind (a failed first install is uninstalled)"),
+        (0, rows("failed"), "the first install is left as revision 1 (failed)"),
+        (3, rows("superseded", "superseded", "deployed"),
+         "the release was not changed: revision 3 is still live"),
+    ],
+)  # fmt: skip
+def test_after_a_failure_the_history_says_what_helm_left(
+    before: int, after: list[helm.Revision], said: str
+) -> None:
+    assert said in helm.after_failure(before, after, REL)
 
 
 def _fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **state: object) -> FakeHelm:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from llmgw.kube.api import Ask
+from llmgw.kube.api import RBAC_HINT, Ask
 from llmgw.kube.auth import Cluster
 from llmgw.kube.read import list_all, pod_selector
 from llmgw.state import Obj, Wanted, bad_objects
@@ -129,6 +129,11 @@ class Stream:
         except ApiException as exc:
             if exc.status == 410:
                 raise Expired(str(exc.reason)) from None
+            if exc.status == 403:
+                raise Broken(
+                    f"403 Forbidden: cannot watch {self.resource} in namespace {self.namespace} "
+                    f"({RBAC_HINT})"
+                ) from None
             raise Broken(f"{exc.status} {exc.reason}") from None
         except (HTTPError, OSError, ValueError) as exc:
             if self.closed:

@@ -19,7 +19,7 @@ FIELD_MANAGER = "llmgw"
 
 def apply_secret(cluster: Cluster, namespace: str, name: str, data: Mapping[str, str]) -> None:
     """Create or update a Secret by server-side apply; values never appear in errors."""
-    _ensure_namespace(cluster, namespace)
+    ensure_namespace(cluster, namespace)
     body = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -69,7 +69,11 @@ def read_secret(cluster: Cluster, namespace: str, name: str) -> dict[str, str] |
     return out
 
 
-def _ensure_namespace(cluster: Cluster, namespace: str) -> None:
+def ensure_namespace(cluster: Cluster, namespace: str) -> None:
+    """Create the gateway namespace when it is missing (a GET first, so an identity without
+    `create` on namespaces deploys into one that exists). llmgw does this itself rather than
+    pass helm ``--create-namespace``: Helm 4 applies the Namespace object server-side, a
+    cluster-wide PATCH that an admin of the namespace is refused even when it exists."""
     ask = Ask(cluster, namespace)
     try:
         ask.get(f"/api/v1/namespaces/{namespace}")

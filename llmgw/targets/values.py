@@ -376,16 +376,18 @@ class ValuesTarget:
         files.write_atomic(staging, rendered.text, private=True)
         try:
             staged = replace(release, values_file=staging)
+            from llmgw.kube import write
+
             if plan.secret_data:
                 ui.phase("secrets")
-                from llmgw.kube import write
-
                 write.apply_secret(
                     self.connect(),
                     release.namespace,
                     config.managed_secret_name(),
                     plan.secret_data,
                 )
+            else:
+                write.ensure_namespace(self.connect(), release.namespace)
             ui.phase("helm upgrade and rollout")
             helm.upgrade(plan.helm, staged, masked)
             files.write_atomic(out, rendered.text, private=bool(rendered.secrets))

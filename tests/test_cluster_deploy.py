@@ -1,0 +1,197 @@
+"""`llmgw deploy` with the real helm into the real API server: the test chart installed,
+upgraded and rolled back for real, `--wait` satisfied (or not) by the real deployment
+controller and the kubelet stand-in, the managed Secret written by real server-side apply.
+(Failures helm cannot be made to show on demand stay on the fake helm, in test_deploy.py.)"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPO, Kube, Result
+from tests.test_deploy import SECRETS
+
+pytestmark = pytest.mark.cluster
+Cli = Callable[..., Result]
+CHART = REPO / "tests/charts/litellm-helm-1x"
+
+
+@pytest.fixture
+def gw(kube: Kube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_helm: str) -> Gateway:
+    monkeypatch.setenv("PATH", f"{Path(real_helm).parent}{os.pathsep}{os.environ['PATH']}")
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    ns = kube.plane.namespace("gateway")
+    return Gateway(kube, ns, tmp_path, real_helm)
+
+
+class Gateway:
+    """One gateway namespace: the config, the kubeconfig, and helm's view of the release."""
+
+    def __init__(self, kube: Kube, ns: str, tmp_path: Path, helm: str) -> None:
+        self.kube, self.ns, self.helm = kube, ns, helm
+        self.kc = kube.plane.kubeconfig(tmp_path / "kc")
+        self.config = tmp_path / "config.yaml"
+        self.write_config()
+
+    def write_config(self, extra_bedrock: str = "") -> None:
+        text = (REPO / "config.example.yaml").read_text()
+        text = text.replace("chart: oci://ghcr.io/berriai/litellm-helm", f"chart: {CHART}")
+        text = text.replace("  namespace: litellm\n", f"  namespace: {self.ns}\n", 1)
+        if extra_bedrock:
+            text = text.replace("  llm:\n", f"  llm:\n{extra_bedrock}", 1)
+        self.config.write_text(text)
+
+    def deploy(self, cli: Cli, *extra: str | Path) -> Result:
+        return cli(
+            "-c", self.config, "deploy", "--pods-from", REPO / "examples/cluster.yaml",
+            "--kubeconfig", self.kc, "--yes", *extra,
+        )  # fmt: skip
+
+    def helm_json(self, *args: str) -> Any:
+        out = subprocess.run(
+            [self.helm, *args, "-n", self.ns, "--kubeconfig", str(self.kc), "-o", "json"],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return json.loads(out.stdout)
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.helm_json("history", "litellm"))
+
+    def config_map(self) -> dict[str, Any]:
+        from kubernetes import client
+
+        cm = client.CoreV1Api(self.kube.admin()).read_namespaced_config_map(
+            "litellm-config", self.ns
+        )
+        return dict(yaml.safe_load(cm.data["config.yaml"]))
+
+    def served(self) -> set[str]:
+        return {e["model_name"] for e in self.config_map()["model_list"]}
+
+    def secret(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self.kube.admin()).read_namespaced_secret(
+            "litellm-llmgw-env", self.ns
+        )
+
+    def ready_replicas(self) -> int:
+        from kubernetes import client
+
+        d = client.AppsV1Api(self.kube.admin()).read_namespaced_deployment("litellm", self.ns)
+        return int(d.status.ready_replicas or 0)
+
+
+NEW_MODEL = "    - name: nova-lite\n      model: us.amazon.nova-lite-v1:0\n"
+
+
+def test_a_first_install_waits_for_ready_pods_and_writes_the_secret(
+    gw: Gateway, cli: Cli, tmp_path: Path
+) -> None:
+    result = gw.deploy(cli)
+    assert result.code == 0, result.err
+    assert "deployed litellm revision 1" in result.err + result.out
+    [rev] = gw.history()
+    assert (rev["revision"], rev["status"], rev["chart"]) == (1, "deployed", "litellm-helm-1.100.5")
+    assert gw.ready_replicas() == 2  # --wait held until the kubelet made both pods Ready
+    secret = gw.secret()
+    assert (
+        base64.b64decode(secret.data["PROXY_MASTER_KEY"]).decode() == SECRETS["LITELLM_MASTER_KEY"]
+    )
+    managers = {(f.manager, f.operation) for f in secret.metadata.managed_fields}
+    assert ("llmgw", "Apply") in managers
+    assert "bedrock/claude-3.7-sonnet" in gw.served()
+    assert (tmp_path / "values.rendered.yaml").is_file()
+
+
+def test_a_change_is_the_next_revision_and_no_change_runs_no_helm(gw: Gateway, cli: Cli) -> None:
+    assert gw.deploy(cli).code == 0
+    gw.write_config(NEW_MODEL)
+    changed = gw.deploy(cli)
+    assert changed.code == 0, changed.err
+    assert [r["revision"] for r in gw.history()] == [1, 2]
+    assert "bedrock/nova-lite" in gw.served()
+    again = gw.deploy(cli)
+    assert again.code == 0, again.err
+    assert "no changes" in again.err + again.out
+    assert [r["revision"] for r in gw.history()] == [1, 2]
+
+
+def test_a_rollout_that_never_becomes_ready_is_rolled_back(
+    gw: Gateway, cli: Cli, tmp_path: Path
+) -> None:
+    assert gw.deploy(cli).code == 0
+    values = tmp_path / "values.rendered.yaml"
+    before = values.read_bytes()
+    gw.write_config(NEW_MODEL)
+    with gw.kube.kubelet.hold(gw.ns, {"app": "litellm"}, "notready"):
+        failed = gw.deploy(cli, "--timeout", "15s")
+    assert failed.code == 3, failed.err
+    assert "Traceback" not in failed.err
+    history = gw.history()
+    assert [r["revision"] for r in history] == [1, 2, 3]
+    assert history[1]["status"] == "failed"  # the upgrade; revision 3 is helm's rollback
+    # Helm 4 applies the rollback, then marks it failed when its wait inherits the expired
+    # --timeout; Helm 3 (and a rollback that is ready in time) marks it deployed.
+    if history[2]["status"] == "deployed":
+        assert "helm rolled the release back: revision 3 runs revision 1 again" in failed.err
+    else:
+        assert (
+            "revision 3 runs revision 1's chart and values again, but helm marked it" in failed.err
+        )
+        assert f"kubectl get pods -n {gw.ns}" in failed.err
+    assert "bedrock/nova-lite" not in gw.served()  # revision 1's config is live again
+    assert values.read_bytes() == before
+
+
+def test_a_conflicting_field_manager_on_the_secret_is_overridden_its_keys_kept(
+    gw: Gateway, cli: Cli
+) -> None:
+    """Another tool applied the Secret first (its own key, and a stale master key): llmgw's
+    apply is forced, as docs/secrets.md says, so llmgw owns its keys; the other key stays."""
+    from kubernetes import client
+
+    data = {"PROXY_MASTER_KEY": "sk-stale", "OTHER_TOOL_KEY": "kept"}
+    body = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "litellm-llmgw-env", "namespace": gw.ns},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    }  # fmt: skip
+    client.CoreV1Api(gw.kube.admin()).patch_namespaced_secret(
+        "litellm-llmgw-env", gw.ns, body, field_manager="other-tool", force=True,
+        _content_type="application/apply-patch+yaml",
+    )  # fmt: skip
+    result = gw.deploy(cli)
+    assert result.code == 0, result.err
+    secret = gw.secret()
+    data = {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
+    assert data["PROXY_MASTER_KEY"] == SECRETS["LITELLM_MASTER_KEY"]
+    assert data["OTHER_TOOL_KEY"] == "kept"
+    owners = {f.manager: json.dumps(f.fields_v1) for f in secret.metadata.managed_fields}
+    assert "PROXY_MASTER_KEY" in owners["llmgw"]
+    assert "PROXY_MASTER_KEY" not in owners["other-tool"]
+    assert "sk-" not in result.err + result.out
+
+
+def test_a_dry_run_against_the_live_release_changes_nothing(gw: Gateway, cli: Cli) -> None:
+    assert gw.deploy(cli).code == 0
+    gw.write_config(NEW_MODEL)
+    preview = cli(
+        "-c", gw.config, "deploy", "--pods-from", REPO / "examples/cluster.yaml",
+        "--kubeconfig", gw.kc, "--dry-run", "-o", "json",
+    )  # fmt: skip
+    assert preview.code == 1, preview.err  # like diff: there are changes
+    [values] = json.loads(preview.out)["previews"]
+    assert values["added"] == ["bedrock/nova-lite"] and values["release"] == "litellm"
+    assert [r["revision"] for r in gw.history()] == [1]
+    assert "bedrock/nova-lite" not in gw.served()
