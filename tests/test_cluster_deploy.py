@@ -51,10 +51,11 @@ class Gateway:
             text = text.replace("  llm:\n", f"  llm:\n{extra_bedrock}", 1)
         self.config.write_text(text)
 
-    def deploy(self, cli: Cli, *extra: str | Path) -> Result:
+    def deploy(self, cli: Cli, *extra: str | Path, timeout: str = "60s") -> Result:
+        """A deploy whose rollout must be Ready within ``timeout`` (not helm's 10 minutes)."""
         return cli(
             "-c", self.config, "deploy", "--pods-from", REPO / "examples/cluster.yaml",
-            "--kubeconfig", self.kc, "--yes", *extra,
+            "--kubeconfig", self.kc, "--yes", "--timeout", timeout, *extra,
         )  # fmt: skip
 
     def helm_json(self, *args: str) -> Any:
@@ -135,7 +136,7 @@ def test_a_rollout_that_never_becomes_ready_is_rolled_back(
     before = values.read_bytes()
     gw.write_config(NEW_MODEL)
     with gw.kube.kubelet.hold(gw.ns, {"app": "litellm"}, "notready"):
-        failed = gw.deploy(cli, "--timeout", "15s")
+        failed = gw.deploy(cli, timeout="15s")
     assert failed.code == 3, failed.err
     assert "Traceback" not in failed.err
     history = gw.history()

@@ -198,7 +198,9 @@ def config(tmp_path: Path, models: str, extra_gateway: str = "") -> Path:
 def test_the_documented_rights_and_nothing_more(kube: Kube, tmp_path: Path, models: str) -> None:
     who = identity(kube, tmp_path)
     assert who.can("list", "pods", models) and who.can("watch", "services", models)
+    # server-side apply of the Secret needs patch, and create on a first deploy
     assert who.can("get", "secrets", GATEWAY_NS) and who.can("patch", "secrets", GATEWAY_NS)
+    assert who.can("create", "secrets", GATEWAY_NS)
     assert who.can("update", "leases", GATEWAY_NS)
     assert who.can("create", "services", GATEWAY_NS, "proxy")
     # Secrets nowhere else, and nothing that writes outside what llmgw does.

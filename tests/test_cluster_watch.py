@@ -209,15 +209,19 @@ def test_a_410_after_a_real_etcd_compaction_lists_again_and_keeps_up(world: Worl
 # -- two controllers on the real Lease ---------------------------------------------------------
 
 
-def lease_holder(world: World) -> str:
+def lease(world: World) -> Any:
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     try:
-        lease = client.CoordinationV1Api(world.admin).read_namespaced_lease("llmgw-sync", world.ns)
+        return client.CoordinationV1Api(world.admin).read_namespaced_lease("llmgw-sync", world.ns)
     except ApiException:
-        return ""
-    return str(lease.spec.holder_identity or "")
+        return None
+
+
+def lease_holder(world: World) -> str:
+    found = lease(world)
+    return "" if found is None else str(found.spec.holder_identity or "")
 
 
 def start_cli_controller(world: World, log: Path) -> subprocess.Popen[bytes]:
@@ -249,8 +253,11 @@ def test_two_controllers_hand_over_on_kill_9_and_on_sigterm(world: World, tmp_pa
         world.steady()
         second = start_cli_controller(world, tmp_path / "second.log")
         procs.append(second)
-        time.sleep(6)  # more than one retry period of the follower: it must not take over
-        assert lease_holder(world) == identity_of(first)
+        renewed = lease(world).spec.renew_time
+        time.sleep(6)  # more than one retry period (5 s): the leader renews, the other waits
+        now = lease(world)
+        assert now.spec.holder_identity == identity_of(first)
+        assert now.spec.renew_time > renewed, "the leader renews its Lease"
 
         first.send_signal(signal.SIGKILL)
         first.wait(10)

@@ -1,5 +1,8 @@
 """`llmgw deploy`: a fake helm records argv and injects failures; the chart check runs on the
-real helm binary with a local test chart; Secrets go to the Kubernetes API stand-in."""
+real helm binary with a local test chart; Secrets go to the Kubernetes API stand-in. These are
+the failures helm and the API server cannot be made to show on demand (a pending release, a
+chart check quoting a secret, a refused Secret write, Helm 3 flags); the real helm installing,
+upgrading and rolling back on the real API server is test_cluster_deploy.py."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Kubernetes API stand-in and writes to two real proxy replicas on one store (test
 What only the real proxy can show is asserted here: rows and router settings reaching both
 replicas through LiteLLM's reload, the alias that keeps a down name answering, and its removal
 when the name's own pods are back. Faults of the API server and of the gateway stay with the
-stand-ins (tests/test_watch.py).
+stand-ins (tests/test_watch.py); the Kubernetes side on the real API server is
+tests/test_cluster_watch.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The Lease elector against the Kubernetes API stand-in (real HTTP), with an injected clock:
-acquire, renew, conflict, expiry, release and takeover."""
+acquire, renew, conflict, expiry, release and takeover. The stand-in gives the clock and the
+409s on demand; two real controllers on the real Lease (kill -9, SIGTERM) are in
+test_cluster_watch.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """`llmgw sync` end to end: the real CLI against the management-API stand-in (two replicas
-sharing one store with a reload lag), and through the Kubernetes API stand-in's services proxy."""
+sharing one store with a reload lag), and through the Kubernetes API stand-in's services proxy
+(a real API server would dial the gateway pods' IPs, which the tests never do)."""
 
 from __future__ import annotations
 

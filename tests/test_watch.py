@@ -1,7 +1,11 @@
 """`llmgw sync --watch`: scripted timelines against the Kubernetes API stand-in (WATCH, 410,
 stale watches, outages, Leases) and the management-API stand-in, asserting what the gateway
 received and when. Timings are scaled down (debounce 0.2 s, grace 3 s); every wait is a
-bounded poll, so a loaded machine only makes a test slower, not wrong."""
+bounded poll, so a loaded machine only makes a test slower, not wrong.
+
+Uses the stand-in API server for what a real one cannot be made to do on demand: flapping,
+silent and lossy watches, outages, slow lists, and precise event orders. The controller on
+the real API server (real watch, etcd's 410, the real Lease) is test_cluster_watch.py."""
 
 from __future__ import annotations
 
