@@ -40,6 +40,11 @@ def admin(plane: ControlPlane) -> Any:
     return plane.admin_client()
 
 
+def spec_of(svc: dict[str, Any]) -> dict[str, Any]:
+    """A Service's spec as one creates it: the cluster IP is the API server's to allocate."""
+    return {k: v for k, v in svc["spec"].items() if k not in ("clusterIP", "clusterIPs")}
+
+
 def put_pod(core: Any, obj: dict[str, Any]) -> None:
     """Create a pod already bound, then write the status a kubelet would."""
     meta, status = obj["metadata"], obj["status"]
@@ -48,7 +53,9 @@ def put_pod(core: Any, obj: dict[str, Any]) -> None:
         "spec": {"nodeName": "node-a", "containers": obj["spec"]["containers"]},
     }
     core.create_namespaced_pod(meta["namespace"], body)
-    core.patch_namespaced_pod_status(meta["name"], meta["namespace"], {"status": status})
+    # The server decides the QoS class at create time; a status may not change it.
+    written = {k: v for k, v in status.items() if k != "qosClass"}
+    core.patch_namespaced_pod_status(meta["name"], meta["namespace"], {"status": written})
 
 
 def fill(plane: ControlPlane, objects: list[dict[str, Any]]) -> float:
@@ -62,7 +69,7 @@ def fill(plane: ControlPlane, objects: list[dict[str, Any]]) -> float:
     pods = [o for o in objects if o["kind"] == "Pod"]
     for svc in (o for o in objects if o["kind"] == "Service"):
         core.create_namespaced_service(svc["metadata"]["namespace"], {
-            "metadata": {"name": svc["metadata"]["name"]}, "spec": svc["spec"]})  # fmt: skip
+            "metadata": {"name": svc["metadata"]["name"]}, "spec": spec_of(svc)})  # fmt: skip
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda o: put_pod(core, o), pods))
     return time.perf_counter() - start
@@ -123,6 +130,7 @@ def latency_config(tmp: Path, ns: str, api_url: str) -> Path:
         f"gateway: {{release: gw, namespace: {ns}, model_source: api, url: {api_url}}}\n"
         "models:\n  vllm:\n"
         + "".join(f"    - {{name: m{i}, namespace: {ns}}}\n" for i in range(LATENCY_MODELS))
+        + "secrets: {salt_key: {env: LITELLM_SALT_KEY}}\n"
     )
     return path
 
@@ -165,7 +173,7 @@ def latency_figure(plane: ControlPlane) -> None:
     for i in range(LATENCY_MODELS):
         p = pod(f"m{i}-0", ns, {"app": f"m{i}"}, state="notready", ip=f"10.245.0.{i + 1}")
         core.create_namespaced_service(ns, {"metadata": {"name": f"m{i}"},
-                                            "spec": service(f"m{i}", ns, {"app": f"m{i}"}, 8000)["spec"]})  # fmt: skip
+                                            "spec": spec_of(service(f"m{i}", ns, {"app": f"m{i}"}, 8000))})  # fmt: skip
         put_pod(core, p)
         pods.append(p)
     ready = pod("x", ns, {}, state="ready")["status"]

@@ -50,6 +50,9 @@ class Release:
     kube_context: str | None = None
     #: The kubeconfig llmgw itself reads (``--kubeconfig``): helm must reach the same cluster.
     kubeconfig: str | None = None
+    #: Values given after ``values_file`` (llmgw's pod annotations: never in the values file
+    #: that ``render`` writes, so a deploy and a render of the same inputs write one text).
+    extra_values: tuple[Path, ...] = ()
 
 
 def find() -> Helm:
@@ -144,6 +147,7 @@ def upgrade_argv(helm: Helm, release: Release) -> list[str]:
         release.namespace,
         "--values",
         str(release.values_file),
+        *[arg for extra in release.extra_values for arg in ("--values", str(extra))],
         "--timeout",
         release.timeout,
         *_context(release),
@@ -240,18 +244,18 @@ def template(helm: Helm, release: Release, secrets: Sequence[str] = ()) -> str:
     return result.stdout
 
 
-def upgrade(helm: Helm, release: Release, secrets: Sequence[str] = ()) -> proc.Result:
-    """``helm upgrade --install``; a failure says what helm left behind, read from the
-    release's history (never from the wording of helm's message, which differs between
-    versions: Helm 4 applies the rollback and then reports "an error occurred while rolling
-    back" when the rollback's own wait inherits the expired --timeout)."""
-    before = history(helm, release)
+def upgrade(
+    helm: Helm, release: Release, secrets: Sequence[str] = (), before: int = 0
+) -> proc.Result:
+    """``helm upgrade --install`` over revision ``before`` (0: a first install); a failure
+    says what helm left behind, read from the release's history (never from the wording of
+    helm's message, which differs between versions: Helm 4 applies the rollback and then
+    reports "an error occurred while rolling back" when the rollback's own wait inherits the
+    expired --timeout)."""
     result = proc.run(upgrade_argv(helm, release))
     if not result.ok:
         error = failure("helm upgrade --install", result, secrets)
-        error.message += "\n" + after_failure(
-            before[-1].revision if before else 0, history(helm, release), release
-        )
+        error.message += "\n" + after_failure(before, history(helm, release), release)
         raise error
     return result
 
@@ -274,6 +278,68 @@ class Revision:
     app_version: str = ""
     description: str = ""
     updated: str = ""
+
+    @property
+    def chart_name(self) -> str:
+        return split_chart(self.chart)[0]
+
+    @property
+    def chart_version(self) -> str:
+        return split_chart(self.chart)[1]
+
+
+_CHART = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d+\.\d+\.\d+\S*)$")
+#: The states in which helm refuses the next upgrade ("another operation is in progress").
+PENDING = ("pending-install", "pending-upgrade", "pending-rollback", "uninstalling")
+
+
+def split_chart(chart: str) -> tuple[str, str]:
+    """``litellm-helm-1.100.5`` (as ``helm list``/``history`` print it) → name, version."""
+    m = _CHART.match(chart)
+    return (m["name"], m["version"]) if m else (chart, "")
+
+
+@dataclass(frozen=True)
+class ChartId:
+    name: str
+    version: str
+    app_version: str = ""
+
+
+def chart_id(release: Release) -> ChartId:
+    """The chart a deploy installs: a local chart's own Chart.yaml (a directory or a .tgz),
+    else the reference's last path segment at the pinned version."""
+    path = Path(release.chart).expanduser()
+    if is_local(release.chart) and path.exists():
+        meta = _local_chart_yaml(path)
+        if meta is not None:
+            return ChartId(
+                str(meta.get("name") or path.name),
+                str(meta.get("version") or ""),
+                str(meta.get("appVersion") or ""),
+            )
+    name = release.chart.rstrip("/").rsplit("/", 1)[-1]
+    return ChartId(name, release.version.removeprefix("v"))
+
+
+def _local_chart_yaml(path: Path) -> dict[str, Any] | None:
+    import tarfile
+
+    import yaml
+
+    try:
+        if path.is_dir():
+            text = (path / "Chart.yaml").read_text(encoding="utf-8")
+        else:
+            with tarfile.open(path) as tar:
+                member = next(m for m in tar.getmembers() if m.name.count("/") == 1
+                              and m.name.endswith("/Chart.yaml"))  # fmt: skip
+                handle = tar.extractfile(member)
+                text = handle.read().decode() if handle is not None else ""
+        data = yaml.safe_load(text)
+    except (OSError, StopIteration, tarfile.TarError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def history_argv(helm: Helm, release: Release) -> list[str]:
@@ -379,4 +445,10 @@ def failure(what: str, result: proc.Result, secrets: Sequence[str] = ()) -> Exte
         )
     elif "kubernetes cluster unreachable" in lower:
         hint = "check the kubeconfig and --kube-context"
+    elif "field is immutable" in lower:
+        hint = (
+            "an object of the chart cannot change in place (a Job left by an older revision, "
+            "e.g. the LiteLLM migration Job): delete it with `kubectl delete job NAME -n NS`, "
+            "then deploy again"
+        )
     return ExternalError(f"{what} failed: {message}", hint=hint)

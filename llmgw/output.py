@@ -161,6 +161,8 @@ class DeployReporter:
             write("new install: no release with this name yet\n")
         if not preview.changes:
             return
+        for change in preview.release_changes:
+            write(f"{change}\n")
         for label, names in (
             ("added", preview.added),
             ("removed", preview.removed),
@@ -197,6 +199,7 @@ def preview_document(previews: Sequence[Any], warnings: Sequence[str], notes: Se
                 "removed": list(p.removed),
                 "changed": list(p.changed),
                 "other": list(p.other),
+                "release_changes": list(p.release_changes),
             }
             for p in previews
         ],

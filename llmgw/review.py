@@ -23,6 +23,9 @@ class Preview:
     changed: list[str]
     #: Other values by key path (chart values), or router settings (the api target).
     other: list[str] = field(default_factory=list)
+    #: The release itself (the values target): the chart version it runs, a state the deploy
+    #: mends, and the managed Secret's keys written anew (names only).
+    release_changes: list[str] = field(default_factory=list)
     diff: str = ""
     #: Where it would be applied, by name: kind (values, api), context, server, release,
     #: namespace, chart, version (and gateway for the api target). Shown before anything.
@@ -44,7 +47,14 @@ class Preview:
 
     @property
     def changes(self) -> bool:
-        return bool(self.new_install or self.added or self.removed or self.changed or self.other)
+        return bool(
+            self.new_install
+            or self.added
+            or self.removed
+            or self.changed
+            or self.other
+            or self.release_changes
+        )
 
 
 class Reporter(Protocol):

@@ -113,7 +113,7 @@ def run(
         foreign, aliases = {}, _live_aliases(vplan.live)
         preview, where = vplan.preview, vplan.preview.where()
     rows = _rows(state, ours, foreign, aliases, preview)
-    return Report(rows, where, list(preview.other))
+    return Report(rows, where, [*preview.release_changes, *preview.other])
 
 
 def _replicas_disagree(api: Any, first: list[dict[str, Any]], aliases: Mapping[str, Any]) -> str:

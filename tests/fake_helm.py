@@ -37,10 +37,22 @@ if cmd == "template":
 if cmd == "upgrade":
     spec = state.get("upgrade", {{}})
     if spec.get("code", 0) == 0 and state.get("apply_values", True):
-        values_file = args[args.index("--values") + 1]
         import yaml
-        state["values"] = yaml.safe_load(open(values_file))
+        def merge(a, b):
+            if isinstance(a, dict) and isinstance(b, dict):
+                return {{**a, **{{k: merge(a.get(k), v) for k, v in b.items()}}}}
+            return b
+        merged = {{}}
+        for i, arg in enumerate(args):
+            if arg == "--values":  # every values file, later ones over earlier, as helm does
+                merged = merge(merged, yaml.safe_load(open(args[i + 1])) or {{}})
+        state["values"] = merged
         state["revision"] = state.get("revision", 0) + 1
+        chart_yaml = os.path.join(args[3], "Chart.yaml")  # upgrade --install NAME CHART
+        if os.path.isfile(chart_yaml):
+            meta = yaml.safe_load(open(chart_yaml))
+            state["chart"] = f"{{meta['name']}}-{{meta['version']}}"
+            state["app_version"] = str(meta.get("appVersion", ""))
         json.dump(state, open(state_path + ".tmp", "w")); os.replace(state_path + ".tmp", state_path)
     if spec.get("code", 0) and spec.get("history") is not None:
         state["history"] = spec["history"]
@@ -53,7 +65,8 @@ if cmd == "history":
         if not rev:
             sys.stderr.write("Error: release: not found\\n"); sys.exit(1)
         rows = [{{"revision": r, "status": "deployed" if r == rev else "superseded",
-                  "chart": "litellm-helm-1.100.5", "app_version": "1.100.5",
+                  "chart": state.get("chart", "litellm-helm-1.100.5"),
+                  "app_version": state.get("app_version", "1.100.5"),
                   "description": "Upgrade complete"}} for r in range(1, rev + 1)]
     print(json.dumps(rows)); sys.exit(0)
 if cmd == "status":

@@ -196,3 +196,74 @@ def test_a_dry_run_against_the_live_release_changes_nothing(gw: Gateway, cli: Cl
     assert values["added"] == ["bedrock/nova-lite"] and values["release"] == "litellm"
     assert [r["revision"] for r in gw.history()] == [1]
     assert "bedrock/nova-lite" not in gw.served()
+
+
+def next_chart_version(tmp_path: Path, version: str = "1.101.0") -> Path:
+    """The test chart as its next release (tests/charts holds one version; the next is the same
+    chart with a new version and LiteLLM release, as litellm-helm publishes them)."""
+    import shutil
+
+    chart = tmp_path / f"litellm-helm-{version}"
+    shutil.copytree(CHART, chart)
+    meta = chart / "Chart.yaml"
+    text = meta.read_text().replace("version: 1.100.5", f"version: {version}")
+    meta.write_text(text.replace('appVersion: "1.100.5"', f'appVersion: "{version}"'))
+    return chart
+
+
+def pod_template(gw: Gateway) -> dict[str, str]:
+    from kubernetes import client
+
+    d = client.AppsV1Api(gw.kube.admin()).read_namespaced_deployment("litellm", gw.ns)
+    return dict(d.spec.template.metadata.annotations or {})
+
+
+def test_a_chart_version_bump_is_an_upgrade_and_status_shows_it(
+    gw: Gateway, cli: Cli, tmp_path: Path
+) -> None:
+    assert gw.deploy(cli).code == 0
+    newer = next_chart_version(tmp_path)
+    gw.config.write_text(gw.config.read_text().replace(f"chart: {CHART}", f"chart: {newer}"))
+    preview = cli(
+        "-c", gw.config, "deploy", "--pods-from", REPO / "examples/cluster.yaml",
+        "--kubeconfig", gw.kc, "--dry-run",
+    )  # fmt: skip
+    assert preview.code == 1, preview.err
+    shown = preview.out + preview.err
+    assert "chart litellm-helm 1.100.5 → litellm-helm 1.101.0 (LiteLLM 1.100.5 → 1.101.0)" in shown
+    upgraded = gw.deploy(cli)
+    assert upgraded.code == 0, upgraded.err
+    history = gw.history()
+    assert [(r["revision"], r["chart"]) for r in history] == [
+        (1, "litellm-helm-1.100.5"), (2, "litellm-helm-1.101.0")
+    ]  # fmt: skip
+    again = gw.deploy(cli)
+    assert again.code == 0 and "no changes" in again.err + again.out
+    assert len(gw.history()) == 2
+
+
+def test_a_rotated_master_key_is_written_and_rolls_the_gateway_once(
+    gw: Gateway, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert gw.deploy(cli).code == 0
+    first = pod_template(gw)["checksum/llmgw-secret"]
+    monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-rotated-master")
+    preview = cli(
+        "-c", gw.config, "deploy", "--pods-from", REPO / "examples/cluster.yaml",
+        "--kubeconfig", gw.kc, "--dry-run",
+    )  # fmt: skip
+    assert preview.code == 1, preview.err
+    assert "Secret litellm-llmgw-env: PROXY_MASTER_KEY changed" in preview.out + preview.err
+    assert "sk-rotated-master" not in preview.out + preview.err
+    rotated = gw.deploy(cli)
+    assert rotated.code == 0, rotated.err
+    data = gw.secret().data
+    assert base64.b64decode(data["PROXY_MASTER_KEY"]).decode() == "sk-rotated-master"
+    second = pod_template(gw)["checksum/llmgw-secret"]
+    assert second != first  # a new pod template: the gateway rolls onto the new key
+    assert gw.ready_replicas() == 2
+    same = gw.deploy(cli)
+    assert same.code == 0 and "no changes" in same.err + same.out
+    assert pod_template(gw)["checksum/llmgw-secret"] == second
+    assert [r["revision"] for r in gw.history()] == [1, 2]
+    assert "checksum/llmgw-secret" not in (Path("values.rendered.yaml")).read_text()

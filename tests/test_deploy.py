@@ -89,7 +89,7 @@ def test_dry_run_of_a_new_install(
         "new install" in result.out and "model added: vllm/llama-3-1-8b-int8-neuron" in result.out
     )
     # The dry run checks what the real run will: the chart takes the values (helm template).
-    assert [c[0] for c in fake.calls()] == ["version", "get", "template"]
+    assert [c[0] for c in fake.calls()] == ["version", "history", "get", "template"]
     assert not cluster.applied and not (tmp_path / "values.rendered.yaml").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
@@ -708,7 +708,7 @@ def test_deploy_with_the_litellm_chart(
     cfg.write_text(LITELLM_CHART_CONFIG)
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 0, result.err
-    assert [c[0] for c in fake.calls()][-4:] == ["template", "history", "upgrade", "status"]
+    assert [c[0] for c in fake.calls()][-3:] == ["template", "upgrade", "status"]
     values = fake.state()["values"]
     assert values["masterKey"] == {"secretName": "gw-llmgw-env", "secretKey": "LITELLM_MASTER_KEY"}
     assert values["gateway"]["hpa"] == {"enabled": True, "minReplicas": 2, "maxReplicas": 5}

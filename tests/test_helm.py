@@ -142,6 +142,11 @@ def test_real_helm_unreachable_registry(
             'Error: Kubernetes cluster unreachable: Get "https://x": dial tcp: i/o timeout',
             "unreachable",
         ),
+        (
+            'Error: UPGRADE FAILED: Job.batch "litellm-migrations" is invalid: spec.template: '
+            "Invalid value: {}: field is immutable",
+            "kubectl delete job",
+        ),
     ],
 )
 def test_failure_hints(stderr: str, hint: str) -> None:

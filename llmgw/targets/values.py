@@ -214,6 +214,66 @@ def managed_secret_data(
     return data, notes
 
 
+#: The pod annotation that rolls the gateway when a value of the managed Secret changes, as
+#: litellm-helm's own ``checksum/config`` does for its ConfigMap (the chart merges
+#: ``podAnnotations`` into the pod template).
+CHECKSUM_KEY = "checksum/llmgw-secret"
+
+
+def secret_checksum(data: Mapping[str, str]) -> str:
+    """One digest of every value together: the annotation names no key and no single value
+    can be tried against it alone."""
+    import hashlib
+
+    text = "\n".join(f"{k}={data[k]}" for k in sorted(data))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def split_checksum(live: Mapping[str, Any] | None) -> tuple[dict[str, Any] | None, str]:
+    """The live values without llmgw's checksum annotation, and that checksum ("" if none):
+    the annotation is compared on its own, never as a value the config sets."""
+    if live is None:
+        return None, ""
+    values = dict(live)
+    annotations = values.get("podAnnotations")
+    if not isinstance(annotations, dict) or CHECKSUM_KEY not in annotations:
+        return values, ""
+    rest = {k: v for k, v in annotations.items() if k != CHECKSUM_KEY}
+    if rest:
+        values["podAnnotations"] = rest
+    else:
+        del values["podAnnotations"]
+    return values, str(annotations[CHECKSUM_KEY])
+
+
+def release_changes(current: helm.Revision | None, chart: helm.ChartId) -> list[str]:
+    """What differs in the release itself: the chart version it runs, and a state that the
+    deploy mends (a failed last revision)."""
+    if current is None:
+        return []
+    lines = []
+    live_name, live_version = helm.split_chart(current.chart)
+    if chart.version and live_version and chart.version != live_version.removeprefix("v"):
+        line = f"chart {live_name} {live_version} → {chart.name} {chart.version}"
+        if chart.app_version and chart.app_version != current.app_version:
+            line += f" (LiteLLM {current.app_version or '?'} → {chart.app_version})"
+        lines.append(line)
+    if current.status != "deployed":
+        lines.append(f"release revision {current.revision} is {current.status}: upgrading it")
+    return lines
+
+
+def secret_changes(name: str, held: Mapping[str, str] | None, data: Mapping[str, str]) -> list[str]:
+    """Which keys of the managed Secret the deploy writes anew: names only, never values."""
+    if held is None:
+        return []
+    changed = [k for k in sorted(data) if k in held and held[k] != data[k]]
+    added = [k for k in sorted(data) if k not in held]
+    return [f"Secret {name}: {k} changed" for k in changed] + (
+        [f"Secret {name}: {', '.join(added)} added"] if added else []
+    )
+
+
 # -- the target -----------------------------------------------------------------------------
 
 
@@ -249,6 +309,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     #: The live release's values (None: no release yet).
     live: dict[str, Any] | None = None
+    #: The live revision (0: no release yet): what a failed upgrade is measured against.
+    revision: int = 0
+    #: The checksum annotation of the managed Secret's values ("": none is set).
+    checksum: str = ""
 
     @property
     def changes(self) -> bool:
@@ -304,21 +368,68 @@ class ValuesTarget:
         )
         helm.check_timeout(release.timeout)
 
+        held: list[Mapping[str, str] | None] = []
+        secret_name = config.managed_secret_name()
+
         def stored() -> Mapping[str, str] | None:
+            """The managed Secret as the cluster holds it, read once (a preview reads it when
+            it may: a dry run needs no right it does not have)."""
+            from llmgw.errors import ExternalError
             from llmgw.kube import write
 
-            ui.phase("read the managed Secret")
-            return write.read_secret(
-                self.connect(), release.namespace, config.managed_secret_name()
-            )
+            if not held:
+                ui.phase("read the managed Secret")
+                try:
+                    held.append(write.read_secret(self.connect(), release.namespace, secret_name))
+                except ExternalError as exc:
+                    if not s.preview_only:
+                        raise
+                    notes.append(f"cannot compare the Secret {secret_name}: {exc.message}")
+                    held.append(None)
+            return held[0]
 
-        secret_data, notes = managed_secret_data(
+        notes: list[str] = []
+        reference = config.secrets.mode == "reference"
+        secret_data, secret_notes = managed_secret_data(
             config, self.env, None if s.preview_only else stored
         )
+        notes.extend(secret_notes)
         cluster = self.connect()  # a deploy needs the cluster: said before helm is looked for
         h = helm.find()
         ui.phase("read live release")
-        live = helm.live_values(h, release)
+        past = helm.history(h, release)
+        current = past[-1] if past else None
+        if current is not None and current.status in helm.PENDING:
+            from llmgw.errors import ExternalError
+
+            last_good = [r.revision for r in past if r.status in ("deployed", "superseded")]
+            back = f"helm rollback {release.name} {last_good[-1]} -n {release.namespace}"
+            raise ExternalError(
+                f"release {release.name} in namespace {release.namespace} is {current.status} "
+                f"(revision {current.revision}): another helm operation is running, or one "
+                "was interrupted; helm refuses to upgrade it until it ends",
+                hint="wait for the other operation; if none is running, roll back: "
+                + (back if last_good else f"helm uninstall {release.name} -n {release.namespace}"),
+            )
+        live, live_checksum = split_checksum(helm.live_values(h, release))
+        checksum = ""
+        changes = release_changes(current, helm.chart_id(release))
+        if reference and secret_data and gw.chart_kind == "litellm-helm":
+            current_secret = stored() if live is not None else None
+            full = dict(secret_data)
+            wanted = [n for n, ref, _p in integration.secret_refs(config) if ref.env is not None]
+            for name in wanted:
+                if name not in full and current_secret and name in current_secret:
+                    full[name] = current_secret[name]
+            if all(n in full for n in wanted):
+                checksum = secret_checksum(full)
+            rotated = secret_changes(secret_name, current_secret, full)
+            changes.extend(rotated)
+            if live is not None and checksum and checksum != live_checksum and not rotated:
+                changes.append(
+                    f"Secret {secret_name}: the gateway pods roll to run with what it holds "
+                    f"({CHECKSUM_KEY})"
+                )
         if live is not None and chart_kind_of(live) != gw.chart_kind:
             raise RefusedError(
                 f"release {release.name} runs the {chart_kind_of(live)} chart; the config asks "
@@ -328,8 +439,10 @@ class ValuesTarget:
                 "--release), move clients to it, then `helm uninstall` the old one",
             )
         masked = [*rendered.secrets, *secret_data.values()]
+        values_change = preview(live, rendered.values, masked)
         change = replace(
-            preview(live, rendered.values, masked),
+            values_change,
+            release_changes=changes if live is not None else [],
             target={
                 "kind": "values",
                 "context": cluster.context,
@@ -342,7 +455,8 @@ class ValuesTarget:
         )
         if s.preview_only and s.chart_check:  # the dry run checks what it can
             self._chart_check(rendered, release, h, masked, ui)
-        return Plan(rendered, release, h, change, secret_data, notes, live)
+        revision = current.revision if current is not None else 0
+        return Plan(rendered, release, h, change, secret_data, notes, live, revision, checksum)
 
     def _chart_check(
         self,
@@ -373,9 +487,17 @@ class ValuesTarget:
         masked = [*rendered.secrets, *plan.secret_data.values()]
         self._chart_check(rendered, release, plan.helm, masked, ui)
         staging = out.with_name(f".{out.name}.deploy")
+        annotations = out.with_name(f".{out.name}.pod-annotations")
         files.write_atomic(staging, rendered.text, private=True)
         try:
             staged = replace(release, values_file=staging)
+            if plan.checksum:
+                files.write_atomic(
+                    annotations,
+                    yamlout.document({"podAnnotations": {CHECKSUM_KEY: plan.checksum}}),
+                    private=True,
+                )
+                staged = replace(staged, extra_values=(annotations,))
             from llmgw.kube import write
 
             if plan.secret_data:
@@ -389,10 +511,11 @@ class ValuesTarget:
             else:
                 write.ensure_namespace(self.connect(), release.namespace)
             ui.phase("helm upgrade and rollout")
-            helm.upgrade(plan.helm, staged, masked)
+            helm.upgrade(plan.helm, staged, masked, plan.revision)
             files.write_atomic(out, rendered.text, private=bool(rendered.secrets))
         finally:
             staging.unlink(missing_ok=True)
+            annotations.unlink(missing_ok=True)
         url, forward = gateway_mod.access(config, release.name, release.namespace)
         return Applied(
             helm.revision(plan.helm, release), model_names(rendered.values), url, forward
