@@ -10,7 +10,7 @@ import enum
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -689,6 +689,141 @@ def verify(
     if failed:
         out.err().print(f"failed: {', '.join(failed)}", markup=False)
         raise typer.Exit(EXIT_DIFFERENCE)
+
+
+KubeContextOpt = Annotated[
+    str | None,
+    typer.Option("--kube-context", "--context", help="Kubeconfig context (also given to helm)."),
+]
+ReleaseOpt = Annotated[
+    str | None, typer.Option("--release", help="Helm release [default: gateway.release].")
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="Namespace [default: gateway.namespace]."),
+]
+TimeoutOpt = Annotated[str, typer.Option("--timeout", help="How long helm waits for the rollout.")]
+
+
+def _release_settings(ctx: typer.Context, config: Path | None, **kw: Any) -> Any:
+    from llmgw import release as release_mod
+
+    return release_mod.Settings(_config_path(ctx, config), **kw)
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: KubeContextOpt = None,
+    release: ReleaseOpt = None,
+    namespace: NamespaceOpt = None,
+    output: Annotated[Format, typer.Option("--output", "-o", help="Output format.")] = Format.table,
+) -> None:
+    """The gateway release's revisions: chart, LiteLLM version, models served, state."""
+    from llmgw import output as out
+    from llmgw import release as release_mod
+
+    rows = release_mod.history(
+        _release_settings(
+            ctx, config, kubeconfig=kubeconfig, context=kube_context, release=release,
+            namespace=namespace,
+        )
+    )  # fmt: skip
+    if output is not Format.table:
+        out.dump({"revisions": [r.as_dict() for r in rows]}, output.value)
+        return
+    out.print_history(rows)
+
+
+def _finish_release_op(outcome: Any, reporter: Any, machine: bool, done: str) -> None:
+    from llmgw import output as out
+
+    if machine:
+        out.dump(out.preview_document(reporter.previews, [], outcome.notes), "json")
+    err = out.err()
+    for note in outcome.notes:
+        err.print(f"note: {note}", markup=False)
+    if not outcome.applied:
+        err.print("dry run: nothing was applied", markup=False)
+        raise typer.Exit(EXIT_DIFFERENCE)
+    err.print(done, markup=False)
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    revision: Annotated[
+        int | None,
+        typer.Argument(
+            help="The revision to return to [default: the one before the live one].", min=1
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: KubeContextOpt = None,
+    release: ReleaseOpt = None,
+    namespace: NamespaceOpt = None,
+    timeout: TimeoutOpt = "10m",
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    allow_removal: AllowRemovalOpt = False,
+    output: PreviewOpt = PreviewFormat.table,
+) -> None:
+    """Return the gateway to an earlier revision: previewed and guarded like a deploy."""
+    from llmgw import output as out
+    from llmgw import release as release_mod
+
+    machine = _machine(output, dry_run)
+    settings = _release_settings(
+        ctx, config, kubeconfig=kubeconfig, context=kube_context, release=release,
+        namespace=namespace, timeout=timeout, dry_run=dry_run, yes=yes,
+        allow_removal=allow_removal,
+    )  # fmt: skip
+    reporter = out.DeployReporter(False, machine)
+    try:
+        outcome = release_mod.rollback(settings, revision, reporter)
+    finally:
+        reporter.stop()
+    _finish_release_op(outcome, reporter, machine, f"rolled back: now revision {outcome.revision}")
+
+
+@app.command()
+def uninstall(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: KubeContextOpt = None,
+    release: ReleaseOpt = None,
+    namespace: NamespaceOpt = None,
+    timeout: TimeoutOpt = "10m",
+    delete_data: Annotated[
+        bool,
+        typer.Option("--delete-data", help="Delete the database's PersistentVolumeClaims too."),
+    ] = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    output: PreviewOpt = PreviewFormat.table,
+) -> None:
+    """Remove the gateway: the release and the Secret llmgw manages (the data is kept)."""
+    from llmgw import output as out
+    from llmgw import release as release_mod
+    from llmgw.kube import auth
+
+    machine = _machine(output, dry_run)
+    settings = _release_settings(
+        ctx, config, kubeconfig=kubeconfig, context=kube_context, release=release,
+        namespace=namespace, timeout=timeout, dry_run=dry_run, yes=yes, delete_data=delete_data,
+    )  # fmt: skip
+    reporter = out.DeployReporter(False, machine)
+    try:
+        outcome = release_mod.uninstall(
+            settings, reporter, auth.connector(auth.Connection(kubeconfig, kube_context))
+        )
+    finally:
+        reporter.stop()
+    _finish_release_op(outcome, reporter, machine, "uninstalled")
 
 
 @app.command("add-bedrock-model")

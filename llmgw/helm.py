@@ -201,14 +201,68 @@ def status_argv(helm: Helm, release: Release) -> list[str]:
     ]
 
 
+def _wait(helm: Helm, release: Release) -> list[str]:
+    """Wait for the rollout, each helm its way (Helm 4's --wait takes a strategy)."""
+    if not release.wait:
+        return []
+    return ["--wait=watcher"] if helm.major >= 4 else ["--wait"]
+
+
+def rollback_argv(helm: Helm, release: Release, revision: int) -> list[str]:
+    return [
+        helm.path,
+        "rollback",
+        release.name,
+        str(revision),
+        "--namespace",
+        release.namespace,
+        "--timeout",
+        release.timeout,
+        *_wait(helm, release),
+        *_context(release),
+    ]
+
+
+def uninstall_argv(helm: Helm, release: Release) -> list[str]:
+    return [
+        helm.path,
+        "uninstall",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--timeout",
+        release.timeout,
+        *_wait(helm, release),
+        *_context(release),
+    ]
+
+
+def rollback(helm: Helm, release: Release, revision: int, before: int) -> None:
+    result = proc.run(rollback_argv(helm, release, revision))
+    if not result.ok:
+        error = failure(f"helm rollback to revision {revision}", result)
+        error.message += "\n" + after_failure(before, history(helm, release), release)
+        raise error
+
+
+def uninstall(helm: Helm, release: Release) -> None:
+    result = proc.run(uninstall_argv(helm, release))
+    if not result.ok:
+        raise failure("helm uninstall", result)
+
+
 #: What helm prints when the release does not exist (and only then); a failure whose message
 #: merely contains "not found" (a missing credential plugin) is a failure, not "no release".
 _NO_RELEASE = re.compile(r"(?m)^Error: release: not found\s*$")
 
 
-def live_values(helm: Helm, release: Release) -> dict[str, Any] | None:
-    """The values the live release was installed with; None when there is no release."""
-    result = proc.run(get_values_argv(helm, release), timeout=120)
+def live_values(helm: Helm, release: Release, revision: int | None = None) -> dict[str, Any] | None:
+    """The values the live release (or one of its revisions) was installed with; None when
+    there is no release."""
+    argv = get_values_argv(helm, release)
+    if revision is not None:
+        argv += ["--revision", str(revision)]
+    result = proc.run(argv, timeout=120)
     if not result.ok:
         if _NO_RELEASE.search(result.stderr):
             return None
@@ -357,11 +411,14 @@ def history_argv(helm: Helm, release: Release) -> list[str]:
     ]
 
 
-def history(helm: Helm, release: Release) -> list[Revision]:
-    """The release's latest revisions, oldest first; empty when there is no release, or when
-    helm cannot say (the caller then has nothing to report, never a wrong account)."""
+def history(helm: Helm, release: Release, strict: bool = False) -> list[Revision]:
+    """The release's latest revisions, oldest first; empty when there is no release, or (not
+    ``strict``) when helm cannot say: the caller then has nothing to report, never a wrong
+    account. ``strict``: a failure other than "no release" is an error."""
     result = proc.run(history_argv(helm, release), timeout=120)
     if not result.ok:
+        if strict and not _NO_RELEASE.search(result.stderr):
+            raise failure("reading the release's history", result)
         return []
     try:
         rows = json.loads(result.stdout)

@@ -244,3 +244,22 @@ def print_status(report: Any, stream: TextIO | None = None) -> None:
     for change in report.other:
         err().print(f"value {change}", markup=False)
     err().print(f"{'in step' if report.in_step else 'out of step'}: {report.where}", markup=False)
+
+
+def print_history(rows: Sequence[Any], stream: TextIO | None = None) -> None:
+    """One line a revision, oldest first, as `helm history` lists them."""
+    stream = stream or sys.stdout
+    cells = [("REVISION", "STATUS", "CHART", "LITELLM", "MODELS", "UPDATED", "DESCRIPTION")]
+    for r in rows:
+        models = "?" if r.models is None else str(r.models)
+        cells.append(
+            (str(r.revision), r.status, f"{r.chart} {r.chart_version}".strip(), r.app_version,
+             models, r.updated[:19].replace("T", " "), r.description.splitlines()[0][:60]
+             if r.description else "")
+        )  # fmt: skip
+    shown = [tuple(printable(c) for c in row) for row in cells]
+    widths = [max(len(r[i]) for r in shown) for i in range(len(shown[0]))]
+    for row in shown:
+        stream.write(
+            "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        )

@@ -267,3 +267,74 @@ def test_a_rotated_master_key_is_written_and_rolls_the_gateway_once(
     assert pod_template(gw)["checksum/llmgw-secret"] == second
     assert [r["revision"] for r in gw.history()] == [1, 2]
     assert "checksum/llmgw-secret" not in (Path("values.rendered.yaml")).read_text()
+
+
+def test_history_rollback_guarded_and_uninstall_that_keeps_the_data(
+    gw: Gateway, cli: Cli, tmp_path: Path
+) -> None:
+    from kubernetes import client
+
+    assert gw.deploy(cli).code == 0
+    newer = next_chart_version(tmp_path)
+    gw.write_config(NEW_MODEL)
+    gw.config.write_text(gw.config.read_text().replace(f"chart: {CHART}", f"chart: {newer}"))
+    assert gw.deploy(cli).code == 0
+    where = ("-c", gw.config, "--kubeconfig", gw.kc)
+
+    shown = cli("history", *where, "-o", "json")
+    assert shown.code == 0, shown.err
+    revisions = json.loads(shown.out)["revisions"]
+    assert [(r["revision"], r["chart_version"], r["status"]) for r in revisions] == [
+        (1, "1.100.5", "superseded"), (2, "1.101.0", "deployed")
+    ]  # fmt: skip
+    assert revisions[1]["models"] == revisions[0]["models"] + 1
+    table = cli("history", *where)
+    assert table.code == 0 and table.out.splitlines()[0].split()[:5] == [
+        "REVISION", "STATUS", "CHART", "LITELLM", "MODELS"
+    ]  # fmt: skip
+
+    refused = cli("rollback", *where, "--yes")  # to revision 1, which lacks nova-lite
+    assert refused.code == 4, refused.err
+    assert "bedrock/nova-lite (not in revision 1)" in refused.err
+    assert [r["revision"] for r in gw.history()] == [1, 2]
+    back = cli("rollback", *where, "--yes", "--allow-removal", "--timeout", "60s")
+    assert back.code == 0, back.err
+    assert "chart litellm-helm-1.101.0 → litellm-helm-1.100.5" in back.out + back.err
+    history = gw.history()
+    assert [(r["revision"], r["chart"]) for r in history][-1] == (3, "litellm-helm-1.100.5")
+    assert history[-1]["status"] == "deployed"
+    assert "bedrock/nova-lite" not in gw.served()
+    assert "values.rendered.yaml still holds what the config renders" in back.err
+
+    core = client.CoreV1Api(gw.kube.admin())
+    claim = {  # what the bundled PostgreSQL's StatefulSet leaves behind
+        "metadata": {"name": "data-litellm-postgresql-0",
+                     "labels": {"app.kubernetes.io/instance": "litellm"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }  # fmt: skip
+    core.create_namespaced_persistent_volume_claim(gw.ns, claim)
+    preview = cli("uninstall", *where, "--dry-run", "-o", "json")
+    assert preview.code == 1, preview.err
+    [doc] = json.loads(preview.out)["previews"]
+    assert doc["release_changes"] == [
+        "uninstall release litellm (revision 3, litellm-helm-1.100.5)",
+        "uninstall Secret litellm-llmgw-env (written by llmgw; helm uninstall leaves it)",
+    ]
+    assert (
+        "kept: PersistentVolumeClaim data-litellm-postgresql-0"
+        in json.loads(preview.out)["notes"][0]
+    )
+    assert len(gw.history()) == 3  # the dry run changed nothing
+    gone = cli("uninstall", *where, "--yes")
+    assert gone.code == 0, gone.err
+    listed = subprocess.run(
+        [gw.helm, "list", "-n", gw.ns, "-o", "json", "--kubeconfig", str(gw.kc)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(listed.stdout) == []
+    names = {s.metadata.name for s in core.list_namespaced_secret(gw.ns).items}
+    assert "litellm-llmgw-env" not in names
+    claims = [c.metadata.name for c in core.list_namespaced_persistent_volume_claim(gw.ns).items]
+    assert claims == ["data-litellm-postgresql-0"]
+    again = cli("uninstall", *where, "--yes")
+    assert again.code == 3 and f"no release litellm in namespace {gw.ns}" in again.err

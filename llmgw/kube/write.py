@@ -107,7 +107,9 @@ def _send(
     content_type: str,
     what: str,
     ok_conflict: bool = False,
-) -> None:
+    ok_missing: bool = False,
+) -> bool:
+    """Send one write; False when it was a conflict or a missing object the caller allows."""
     from kubernetes.client.exceptions import ApiException
 
     try:
@@ -123,8 +125,8 @@ def _send(
             _request_timeout=LIST_TIMEOUT,
         )
     except ApiException as exc:
-        if ok_conflict and exc.status == 409:
-            return
+        if (ok_conflict and exc.status == 409) or (ok_missing and exc.status == 404):
+            return False
         ask = Ask(cluster, namespace)
         if exc.status == 403:
             raise ExternalError(
@@ -145,3 +147,37 @@ def _send(
                 raise error from None
             raise ExternalError(f"cannot {what}: {error}") from None
         raise
+    return True
+
+
+def delete(cluster: Cluster, namespace: str, kind: str, name: str) -> bool:
+    """Delete one object (``secrets`` or ``persistentvolumeclaims``); False if it was gone."""
+    return _send(
+        cluster,
+        namespace,
+        "DELETE",
+        f"/api/v1/namespaces/{namespace}/{kind}/{name}",
+        [],
+        None,
+        "application/json",
+        f"delete {kind} {name}",
+        ok_missing=True,
+    )
+
+
+def data_claims(cluster: Cluster, namespace: str, release: str) -> list[str]:
+    """The PersistentVolumeClaims a release's StatefulSets left (the bundled PostgreSQL's and
+    Redis's data): helm uninstall keeps them."""
+    ask = Ask(cluster, namespace)
+    try:
+        body = ask.get(
+            f"/api/v1/namespaces/{namespace}/persistentvolumeclaims",
+            [("labelSelector", f"app.kubernetes.io/instance={release}")],
+        )
+    except ListFailed as exc:
+        raise ExternalError(f"cannot list persistentvolumeclaims: {exc}") from None
+    return sorted(
+        str((item.get("metadata") or {}).get("name"))
+        for item in (body.get("items") or [])
+        if isinstance(item, dict)
+    )
