@@ -633,6 +633,7 @@ def status(
                 "target": report.where,
                 "names": [r.as_dict() for r in report.rows],
                 "other": report.other,
+                "release": report.release,
             },
             output.value,
         )

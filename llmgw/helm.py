@@ -240,7 +240,7 @@ def uninstall_argv(helm: Helm, release: Release) -> list[str]:
 def rollback(helm: Helm, release: Release, revision: int, before: int) -> None:
     result = proc.run(rollback_argv(helm, release, revision))
     if not result.ok:
-        error = failure(f"helm rollback to revision {revision}", result)
+        error = failure(f"helm rollback to revision {revision}", result, (), release)
         error.message += "\n" + after_failure(before, history(helm, release), release)
         raise error
 
@@ -248,7 +248,7 @@ def rollback(helm: Helm, release: Release, revision: int, before: int) -> None:
 def uninstall(helm: Helm, release: Release) -> None:
     result = proc.run(uninstall_argv(helm, release))
     if not result.ok:
-        raise failure("helm uninstall", result)
+        raise failure("helm uninstall", result, (), release)
 
 
 #: What helm prints when the release does not exist (and only then); a failure whose message
@@ -308,7 +308,7 @@ def upgrade(
     expired --timeout)."""
     result = proc.run(upgrade_argv(helm, release))
     if not result.ok:
-        error = failure("helm upgrade --install", result, secrets)
+        error = failure("helm upgrade --install", result, secrets, release)
         error.message += "\n" + after_failure(before, history(helm, release), release)
         raise error
     return result
@@ -472,8 +472,14 @@ def after_failure(before: int, after: Sequence[Revision], release: Release) -> s
     )
 
 
-def failure(what: str, result: proc.Result, secrets: Sequence[str] = ()) -> ExternalError:
-    """helm's own message (secrets masked, cut short), with what it means and what to do."""
+def failure(
+    what: str,
+    result: proc.Result,
+    secrets: Sequence[str] = (),
+    release: Release | None = None,
+) -> ExternalError:
+    """helm's own message (secrets masked, cut short), with what it means and what to do;
+    the hint names the release and namespace when they are known."""
     raw = (result.stderr or result.stdout).strip() or f"exit code {result.returncode}"
     message = redact(raw if len(raw) <= 4000 else raw[:4000] + " ...", secrets)
     lower = message.lower()
@@ -508,4 +514,6 @@ def failure(what: str, result: proc.Result, secrets: Sequence[str] = ()) -> Exte
             "e.g. the LiteLLM migration Job): delete it with `kubectl delete job NAME -n NS`, "
             "then deploy again"
         )
+    if hint is not None and release is not None:
+        hint = hint.replace("RELEASE", release.name).replace("-n NS", f"-n {release.namespace}")
     return ExternalError(f"{what} failed: {message}", hint=hint)

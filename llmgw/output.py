@@ -241,6 +241,21 @@ def print_status(report: Any, stream: TextIO | None = None) -> None:
     for row in rows:
         line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
         stream.write(line.rstrip() + "\n")
+    r = report.release
+    if r is not None and not r["installed"]:
+        err().print(
+            f"release {r['name']} is not installed in namespace {r['namespace']}: "
+            "`llmgw deploy` installs it",
+            markup=False,
+        )
+    elif r is not None:
+        line = (
+            f"release {r['name']} revision {r['revision']} ({r['status']}): chart "
+            f"{r['chart']} {r['chart_version']}, LiteLLM {r['app_version'] or '?'}"
+        )
+        if r["status"] != "deployed":
+            line += " — `llmgw deploy` upgrades it, `llmgw rollback` returns to the last good one"
+        err().print(line, markup=False)
     for change in report.other:
         err().print(f"value {change}", markup=False)
     err().print(f"{'in step' if report.in_step else 'out of step'}: {report.where}", markup=False)

@@ -57,10 +57,23 @@ class Report:
     where: str
     #: Other differences the next deploy or sync would apply (settings, router keys).
     other: list[str] = field(default_factory=list)
+    #: The helm release as it is now (values mode): name, namespace, installed, and when
+    #: installed its revision, status, chart, chart_version and app_version.
+    release: dict[str, Any] | None = None
 
     @property
     def in_step(self) -> bool:
-        return not self.other and all(r.state not in OUT_OF_STEP for r in self.rows)
+        installed = self.release is None or self.release["installed"]
+        return (
+            installed
+            and self.release_state in ("", "deployed")
+            and not self.other
+            and all(r.state not in OUT_OF_STEP for r in self.rows)
+        )
+
+    @property
+    def release_state(self) -> str:
+        return str((self.release or {}).get("status") or "")
 
 
 def run(
@@ -83,6 +96,7 @@ def run(
         connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
     state, config = found.desired, found.config
     api = targets.models_api(config, env, connect, settings.gateway_url)
+    release: dict[str, Any] | None = None
     if api is not None:
         plan = api.plan(state, ui)
         aliases = plan.current_router.get("model_group_alias") or {}
@@ -112,8 +126,28 @@ def run(
         ours = {n: len(e) for n, e in models_by_name(vplan.live).items()}
         foreign, aliases = {}, _live_aliases(vplan.live)
         preview, where = vplan.preview, vplan.preview.where()
+        release = release_of(vplan)
     rows = _rows(state, ours, foreign, aliases, preview)
-    return Report(rows, where, [*preview.release_changes, *preview.other])
+    return Report(rows, where, [*preview.release_changes, *preview.other], release)
+
+
+def release_of(plan: values_target.Plan) -> dict[str, Any]:
+    """The release as helm lists it, for people and for scripts (typed, not display text)."""
+    out: dict[str, Any] = {
+        "name": plan.release.name,
+        "namespace": plan.release.namespace,
+        "installed": plan.current is not None,
+    }
+    if plan.current is not None:
+        c = plan.current
+        out.update(
+            revision=c.revision,
+            status=c.status,
+            chart=c.chart_name,
+            chart_version=c.chart_version,
+            app_version=c.app_version,
+        )
+    return out
 
 
 def _replicas_disagree(api: Any, first: list[dict[str, Any]], aliases: Mapping[str, Any]) -> str:

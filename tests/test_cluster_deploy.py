@@ -338,3 +338,40 @@ def test_history_rollback_guarded_and_uninstall_that_keeps_the_data(
     assert claims == ["data-litellm-postgresql-0"]
     again = cli("uninstall", *where, "--yes")
     assert again.code == 3 and f"no release litellm in namespace {gw.ns}" in again.err
+
+
+def test_status_says_what_the_release_runs_and_when_there_is_none(
+    gw: Gateway, cli: Cli, tmp_path: Path
+) -> None:
+    def status(*extra: str) -> Result:
+        return cli(
+            "-c", gw.config, "status", "--pods-from", REPO / "examples/cluster.yaml",
+            "--kubeconfig", gw.kc, *extra,
+        )  # fmt: skip
+
+    none = status("-o", "json")
+    assert none.code == 1, none.err
+    assert json.loads(none.out)["release"] == {
+        "name": "litellm",
+        "namespace": gw.ns,
+        "installed": False,
+    }
+    shown = status()
+    assert f"release litellm is not installed in namespace {gw.ns}" in shown.err
+
+    assert gw.deploy(cli).code == 0
+    live = status("-o", "json")
+    assert live.code == 0, live.err
+    release = json.loads(live.out)["release"]
+    assert release == {
+        "name": "litellm", "namespace": gw.ns, "installed": True, "revision": 1,
+        "status": "deployed", "chart": "litellm-helm", "chart_version": "1.100.5",
+        "app_version": "1.100.5",
+    }  # fmt: skip
+    assert "release litellm revision 1 (deployed): chart litellm-helm 1.100.5" in status().err
+
+    newer = next_chart_version(tmp_path)
+    gw.config.write_text(gw.config.read_text().replace(f"chart: {CHART}", f"chart: {newer}"))
+    behind = status()
+    assert behind.code == 1
+    assert "chart litellm-helm 1.100.5 → litellm-helm 1.101.0" in behind.err

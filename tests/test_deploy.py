@@ -357,6 +357,7 @@ def test_pending_release(
     fake.save()
     result = deploy(cli, cfg, kc, tmp_path, "--yes")
     assert result.code == 3 and "pending state" in result.err and "helm rollback" in result.err
+    assert "helm history litellm -n litellm" in result.err  # the real names, no placeholders
 
 
 def test_chart_check_failure_applies_nothing(

@@ -20,6 +20,7 @@ from llmgw import render as render_mod
 from llmgw.config import Config
 from llmgw.desired import DesiredState
 from llmgw.errors import InputError, RefusedError
+from llmgw.helm import Revision
 from llmgw.redact import redact
 from llmgw.render import (
     PROXY_CONFIG_PATHS,
@@ -313,6 +314,8 @@ class Plan:
     revision: int = 0
     #: The checksum annotation of the managed Secret's values ("": none is set).
     checksum: str = ""
+    #: The live release's last revision as helm lists it (None: no release yet).
+    current: Revision | None = None
 
     @property
     def changes(self) -> bool:
@@ -456,7 +459,9 @@ class ValuesTarget:
         if s.preview_only and s.chart_check:  # the dry run checks what it can
             self._chart_check(rendered, release, h, masked, ui)
         revision = current.revision if current is not None else 0
-        return Plan(rendered, release, h, change, secret_data, notes, live, revision, checksum)
+        return Plan(
+            rendered, release, h, change, secret_data, notes, live, revision, checksum, current
+        )
 
     def _chart_check(
         self,
