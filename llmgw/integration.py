@@ -131,8 +131,11 @@ def proxy_config(
     settings_in_file = router.settings if gw.model_source == "values" else router.fixed
     if settings_in_file:
         out["router_settings"] = dict(settings_in_file)
-    out["general_settings"] = general
-    out["litellm_settings"] = settings
+    from llmgw.config import passthrough
+
+    # The user's own settings: keys llmgw sets were refused when the config was loaded.
+    out["general_settings"] = {**passthrough.resolve(config.general_settings), **general}
+    out["litellm_settings"] = {**passthrough.resolve(config.litellm_settings), **settings}
     return out
 
 

@@ -375,3 +375,37 @@ def test_status_says_what_the_release_runs_and_when_there_is_none(
     behind = status()
     assert behind.code == 1
     assert "chart litellm-helm 1.100.5 → litellm-helm 1.101.0" in behind.err
+
+
+def test_own_chart_values_and_litellm_settings_reach_the_deployment_and_configmap(
+    gw: Gateway, cli: Cli
+) -> None:
+    from kubernetes import client
+
+    text = gw.config.read_text().replace(
+        "  replicas: 2\n",
+        "  replicas: 2\n  values:\n    nodeSelector: {karpenter.sh/nodepool: gpu-free}\n"
+        "    tolerations: [{key: dedicated, operator: Equal, value: gateway, effect: NoSchedule}]\n",
+        1,
+    )
+    gw.config.write_text(
+        text + "general_settings:\n  alerting: [slack]\n  alerting_threshold: 300\n"
+    )
+    result = gw.deploy(cli)
+    assert result.code == 0, result.err
+    d = client.AppsV1Api(gw.kube.admin()).read_namespaced_deployment("litellm", gw.ns)
+    assert d.spec.template.spec.node_selector == {"karpenter.sh/nodepool": "gpu-free"}
+    assert d.spec.template.spec.tolerations[0].key == "dedicated"
+    general = gw.config_map()["general_settings"]
+    assert (general["alerting"], general["alerting_threshold"]) == (["slack"], 300)
+    assert general["master_key"] == "os.environ/PROXY_MASTER_KEY"
+
+    gw.config.write_text(
+        gw.config.read_text().replace("  values:\n", "  values:\n    replicaCount: 9\n", 1)
+    )
+    refused = gw.deploy(cli)
+    assert (
+        refused.code == 2
+        and "gateway.values.replicaCount: llmgw sets this chart value itself" in refused.err
+    )
+    assert len(gw.history()) == 1

@@ -53,6 +53,10 @@ def parse(text: str, path: Path) -> Config:
 
 def _check_settings(config: Config, text: str, path: Path) -> None:
     """Settings that depend on each other across sections."""
+    from llmgw.config import passthrough
+
+    for where, what, fix in passthrough.problems(config):
+        raise InputError(f"{_where(text, path, where)}: {_key_path(where)}: {what}", hint=fix)
     if config.gateway.chart_kind == "litellm" and config.secrets.mode == "inline":
         loc: tuple[str | int, ...] = ("secrets", "mode")
         raise InputError(

@@ -259,6 +259,11 @@ class Gateway(Strict):
     """`model_source: api`: how often each replica reloads models from the database."""
     store_prompts_in_spend_logs: bool = False
     """Keep prompt and response text in LiteLLM's spend logs."""
+    values: dict[str, Any] = Field(default_factory=dict)
+    """Chart values of your own, merged under llmgw's (`nodeSelector`, `tolerations`,
+    `podAnnotations`, `imagePullSecrets`, a PodDisruptionBudget, extra env): a key llmgw sets
+    is refused, naming it, and a secret is never written here (use a Secret the chart
+    references)."""
     model_names: Literal["prefixed", "plain"] = "prefixed"
     """The names clients ask for: `prefixed` says where a model runs (`bedrock/<name>`,
     `vllm/<name>`, …), `plain` is the bare `name`. A model's own `model_name` wins over both."""
@@ -620,6 +625,13 @@ class Config(Strict):
     """Load balancing, retries and fallbacks across public names."""
     o11y: O11y = Field(default_factory=O11y)
     """Observability callbacks."""
+    litellm_settings: dict[str, Any] = Field(default_factory=dict)
+    """Passed to the proxy config's `litellm_settings` (`drop_params`, `request_timeout`, …);
+    keys llmgw sets are refused, and a secret value only as `{env: VAR}` (the pod's variable,
+    written `os.environ/VAR`)."""
+    general_settings: dict[str, Any] = Field(default_factory=dict)
+    """Passed to the proxy config's `general_settings` (`alerting`, budgets, …), by the same
+    rules as `litellm_settings`."""
     secrets: Secrets = Field(default_factory=Secrets)
     """Where secrets come from; never their values."""
 

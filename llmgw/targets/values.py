@@ -88,7 +88,31 @@ def render(
     }
     text = render_mod.render(chosen, obj, config_path.name, secrets, header)
     values = yamlsrc.load(text, config_path)
+    if gw.values:
+        text, values = _with_own_values(text, values, gw.values, config_path)
     return Rendered(state, obj, text, values, secrets, list(obj["warnings"]), unset, source)
+
+
+def _with_own_values(
+    text: str, values: dict[str, Any], own: Mapping[str, Any], config_path: Path
+) -> tuple[str, dict[str, Any]]:
+    """``gateway.values`` merged under the rendered values; a key both set is refused."""
+    from llmgw.config import passthrough
+
+    clash = passthrough.overlaps(values, own)
+    if clash:
+        raise InputError(
+            f"{config_path}: gateway.values.{clash[0]}: llmgw sets this chart value itself"
+            + (f" (and {len(clash) - 1} more)" if len(clash) > 1 else ""),
+            hint="remove it from gateway.values; the config key that sets it is in "
+            "docs/configuration.md",
+        )
+    merged = passthrough.merge_under(values, own)
+    lines = text.splitlines(keepends=True)
+    top = next((n for n, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    header = "".join(lines[:top])
+    body = yamlout.document(merged)
+    return f"{header}# gateway.values from the config, merged under llmgw's own\n{body}", merged
 
 
 # -- the preview ----------------------------------------------------------------------------
