@@ -398,6 +398,10 @@ def _run_deploy(settings: DeploySettings, verbose: bool, machine: bool = False) 
     reporter = out.DeployReporter(verbose, machine)
     try:
         outcome = deploy_mod.run(settings, reporter)
+    except LlmgwError as exc:
+        if machine:  # a bot reviewing the change still gets the preview, and why it stopped
+            out.dump(out.preview_document(reporter.previews, [], [], exc), "json")
+        raise
     finally:
         reporter.stop()
     if machine:
@@ -570,6 +574,10 @@ def _run_sync(settings: SyncSettings, machine: bool = False) -> None:
     reporter = out.DeployReporter(verbose=False, machine=machine)
     try:
         outcome = syncer.run(settings, reporter)
+    except LlmgwError as exc:
+        if machine:
+            out.dump(out.preview_document(reporter.previews, [], [], exc), "json")
+        raise
     finally:
         reporter.stop()
     if machine:

@@ -98,6 +98,8 @@ def run(
     policy = base.Policy(settings.dry_run, settings.yes, settings.allow_removal)
     result = base.converge(target, found.desired, policy, ui)
     plan: values_target.Plan = result.plan
+    if plan.chart_error is not None:
+        raise plan.chart_error
     warnings = [*partial, *plan.rendered.warnings]
     outcome = Outcome(plan.preview, applied=False, warnings=warnings, notes=plan.notes)
     if result.applied:

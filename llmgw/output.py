@@ -184,11 +184,25 @@ class DeployReporter:
         return bool(typer.confirm(question, default=False, err=True))
 
 
-def preview_document(previews: Sequence[Any], warnings: Sequence[str], notes: Sequence[str]) -> Any:
-    """``deploy --dry-run -o json`` and ``sync --dry-run -o json``: for CI bots and PR comments."""
+def preview_document(
+    previews: Sequence[Any],
+    warnings: Sequence[str],
+    notes: Sequence[str],
+    error: Any = None,
+) -> Any:
+    """``deploy --dry-run -o json`` and ``sync --dry-run -o json``: for CI bots and PR comments.
+
+    ``error``: the LlmgwError that ended the run after its preview (a refused removal, a chart
+    that cannot be fetched): the document still says what would change, and why it stops."""
     from llmgw import __version__
 
+    failed = (
+        {"error": {"message": error.message, "hint": error.hint, "exit_code": error.exit_code}}
+        if error is not None
+        else {}
+    )
     return {
+        **failed,
         "llmgw_version": __version__,
         "changes": any(p.changes for p in previews),
         "previews": [

@@ -375,6 +375,71 @@ def test_chart_check_failure_applies_nothing(
     assert not cluster.applied and not fake.calls_of("upgrade")
 
 
+def test_a_dry_run_shows_its_preview_before_a_chart_that_cannot_be_fetched(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    fake.real = None
+    fake.template = {"code": 1, "stderr": "Error: failed to fetch oci://ghcr.io/x: 403\n"}
+    fake.save()
+    shown = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert shown.code == 3 and "failed to fetch" in shown.err
+    assert "model added: bedrock/claude-3.7-sonnet" in shown.out  # the preview came first
+    machine = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-o", "json")
+    assert machine.code == 3
+    doc = json.loads(machine.out)
+    assert doc["error"]["exit_code"] == 3 and "failed to fetch" in doc["error"]["message"]
+    assert "bedrock/claude-3.7-sonnet" in doc["previews"][0]["added"]
+
+
+def test_a_refused_dry_run_still_prints_its_json(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    fake.values = {
+        "proxy_config": {
+            "model_list": [{"model_name": "old-model", "litellm_params": {"model": "bedrock/x"}}]
+        }
+    }
+    fake.save()
+    refused = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-o", "json")
+    assert refused.code == 4
+    doc = json.loads(refused.out)
+    assert doc["previews"][0]["removed"] == ["old-model"]
+    assert (
+        doc["error"]["exit_code"] == 4
+        and "old-model (no longer in the config)" in doc["error"]["message"]
+    )
+
+
+def test_the_values_header_names_the_chart_the_deploy_used(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    other = REPO / "tests/charts/litellm-helm-1x"
+    assert deploy(cli, cfg, kc, tmp_path, "--yes", "--chart", other).code == 0
+    header = (tmp_path / "values.rendered.yaml").read_text().splitlines()[:6]
+    assert f"# chart: {other}" in header, header
+
+
+def test_the_verbose_diff_shows_each_model_entry_from_its_name(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
+) -> None:
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0
+    cfg.write_text(
+        cfg.read_text().replace(
+            "model: us.amazon.nova-premier-v1:0", "model: us.amazon.nova-pro-v1:0"
+        )
+    )
+    shown = deploy(cli, cfg, kc, tmp_path, "--dry-run", "-v")
+    lines = [line[1:].strip() for line in shown.out.splitlines() if line[:1] in "+- "]
+    first = next(
+        i for i, line in enumerate(lines) if line == "- model_name: bedrock/amazon-nova-premier"
+    )
+    assert lines[first + 1].startswith("litellm_params:"), lines[first : first + 3]
+
+
 def test_a_chart_check_that_quotes_a_secret_is_masked(
     cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ from llmgw import gateway as gateway_mod
 from llmgw import render as render_mod
 from llmgw.config import Config
 from llmgw.desired import DesiredState
-from llmgw.errors import InputError, RefusedError
+from llmgw.errors import InputError, LlmgwError, RefusedError
 from llmgw.helm import Revision
 from llmgw.redact import redact
 from llmgw.render import (
@@ -63,9 +63,12 @@ def render(
     placeholders: bool = False,
     source: str = "",
     command: str = "",
+    chart: tuple[str, str] | None = None,
 ) -> Rendered:
     """``placeholders``: render even when secret variables are not set (a preview), with a
-    placeholder where an inline secret would be; ``Rendered.unset`` names them."""
+    placeholder where an inline secret would be; ``Rendered.unset`` names them. ``chart``:
+    the chart and version a deploy really uses (``--chart``, ``--chart-version``), for the
+    header."""
     config = state.config
     unset = integration.unset_secret_vars(config, env)
     if placeholders and unset:
@@ -76,8 +79,8 @@ def render(
     gw = config.gateway
     header = {
         "cluster": source or "-",
-        "chart": gw.chart,
-        "chart_version": gw.chart_version,
+        "chart": chart[0] if chart else gw.chart,
+        "chart_version": chart[1] if chart else gw.chart_version,
         "command": command or f"llmgw render -c {config_path}",
         "left_out": [
             {"name": m.public_name or m.name, "reason": m.reason or "deploy: false"}
@@ -130,13 +133,21 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value} if prefix else {}
 
 
-def _sorted(value: Any) -> Any:
+#: Keys an entry of a list shows first (a model entry reads from its name), the rest sorted.
+_FIRST = ("model_name", "name")
+
+
+def _sorted(value: Any, entry: bool = False) -> Any:
     """Keys sorted at every level: helm returns the live values key-sorted, the render is in
-    template order, and a diff of the two as they come shows one hunk over the whole file."""
+    template order, and a diff of the two as they come shows one hunk over the whole file.
+    A list entry's own keys start with its name (``model_name`` first, as it is written)."""
     if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value, key=str)}
+        keys = sorted(value, key=str)
+        if entry:
+            keys = [k for k in _FIRST if k in value] + [k for k in keys if k not in _FIRST]
+        return {k: _sorted(value[k]) for k in keys}
     if isinstance(value, list):
-        return [_sorted(v) for v in value]
+        return [_sorted(v, entry=True) for v in value]
     return value
 
 
@@ -340,6 +351,8 @@ class Plan:
     checksum: str = ""
     #: The live release's last revision as helm lists it (None: no release yet).
     current: Revision | None = None
+    #: A dry run's chart check that failed: raised once the preview is shown.
+    chart_error: LlmgwError | None = None
 
     @property
     def changes(self) -> bool:
@@ -374,7 +387,10 @@ class ValuesTarget:
         """Render, read the live release, preview; refuse a chart kind switch."""
         s = self.settings
         ui.phase("render")
-        rendered = render(state, s.config_path, self.env, s.template, s.preview_only)
+        gw = state.config.gateway
+        chart = s.chart or gw.chart
+        used = (chart, "" if helm.is_local(chart) else s.chart_version or gw.chart_version)
+        rendered = render(state, s.config_path, self.env, s.template, s.preview_only, chart=used)
         config = state.config
         gw = config.gateway
         release = helm.Release(
@@ -480,11 +496,25 @@ class ValuesTarget:
                 "version": "" if helm.is_local(release.chart) else release.version,
             },
         )
+        chart_error: LlmgwError | None = None
         if s.preview_only and s.chart_check:  # the dry run checks what it can
-            self._chart_check(rendered, release, h, masked, ui)
+            try:
+                self._chart_check(rendered, release, h, masked, ui)
+            except LlmgwError as exc:  # said after the preview: it shows what would change
+                chart_error = exc
         revision = current.revision if current is not None else 0
         return Plan(
-            rendered, release, h, change, secret_data, notes, live, revision, checksum, current
+            rendered,
+            release,
+            h,
+            change,
+            secret_data,
+            notes,
+            live,
+            revision,
+            checksum,
+            current,
+            chart_error,
         )
 
     def _chart_check(
