@@ -417,7 +417,7 @@ def test_the_values_header_names_the_chart_the_deploy_used(
 ) -> None:
     _cluster, kc = api
     other = REPO / "tests/charts/litellm-helm-1x"
-    assert deploy(cli, cfg, kc, tmp_path, "--yes", "--chart", other).code == 0
+    assert deploy(cli, cfg, kc, tmp_path, "--yes", "--chart", str(other)).code == 0
     header = (tmp_path / "values.rendered.yaml").read_text().splitlines()[:6]
     assert f"# chart: {other}" in header, header
 
