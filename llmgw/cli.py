@@ -59,12 +59,20 @@ class ListFormat(enum.StrEnum):
     yaml = "yaml"
 
 
+def _gateway_url(value: str | None) -> str | None:
+    """A URL llmgw can call: with its scheme (``localhost:4000`` is no URL to urllib)."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{value!r} needs a scheme, e.g. http://{value.split('//')[-1]}")
+    return value
+
+
 GatewayUrlOpt = Annotated[
     str | None,
     typer.Option(
         "--gateway-url",
         help="The gateway's URL [default: gateway.url, else through the Kubernetes API "
         "server's service proxy].",
+        callback=_gateway_url,
     ),
 ]
 VerifyOpt = Annotated[

@@ -44,13 +44,23 @@ class Response:
 Transport = Callable[[str, str, Any], Response]
 
 
-class ApiError(Exception):
-    """A request LiteLLM answered with an error the caller may know how to handle."""
+class ApiError(ExternalError):
+    """A request LiteLLM answered with an error: the caller may know how to handle it (by
+    ``status``); left alone it is the gateway's failure, one line naming the endpoint and
+    the status (exit 3), never "a bug in llmgw"."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status} {message}")
+    def __init__(self, status: int, message: str, endpoint: str = "") -> None:
+        where = f"{endpoint}: " if endpoint else ""
+        super().__init__(
+            f"{where}{status} {message}",
+            hint="the gateway refused the request: its pods' logs say why; run again once it "
+            "answers",
+        )
         self.status = status
-        self.message = message
+        self.detail = message
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.detail}"
 
 
 def direct(base_url: str, key: str, timeout: float = TIMEOUT) -> Transport:
@@ -149,7 +159,10 @@ def _json(data: bytes | str | None) -> Any:
 
 
 def error_message(body: Any) -> str:
-    """LiteLLM's error text, wherever this version put it."""
+    """LiteLLM's error text, wherever this version put it (or the Kubernetes API server's,
+    when its services proxy answered for a Service that is not there)."""
+    if isinstance(body, Mapping) and body.get("kind") == "Status" and body.get("message"):
+        return one_line(body["message"], 300)
     if isinstance(body, Mapping):
         for key in ("detail", "error"):
             value = body.get(key)
@@ -202,12 +215,22 @@ class Gateway:
                 hint="run `llmgw deploy` once: its values leave fallbacks and aliases out of the "
                 "config file, so they can follow the cluster",
             )
+        if (
+            response.status == 404
+            and isinstance(response.body, Mapping)
+            and (response.body.get("kind") == "Status")
+        ):
+            raise ExternalError(
+                f"{self.where}: {message}",
+                hint="is the gateway deployed (`llmgw status`)? or give its URL with "
+                "--gateway-url / gateway.url",
+            )
         if response.status == 404 and "not found on proxy" not in message:
             raise ExternalError(
                 f"{self.where}: {path.split('?')[0]} not found: is this a LiteLLM proxy?",
                 hint="check gateway.url / --gateway-url (llmgw needs LiteLLM 1.100 or newer)",
             )
-        raise ApiError(response.status, message)
+        raise ApiError(response.status, message, f"{self.where}: {method} {path.split('?')[0]}")
 
     def models(self) -> list[dict[str, Any]]:
         """Every model this replica serves: config models and database rows."""

@@ -43,4 +43,8 @@ def run(
     state = found.desired
     chosen = verification.checks(state, settings.names, settings.skip_bedrock)
     gw = gateway.open_api(found.config, settings.gateway_url, env, connect, settings.timeout)
+    if chosen:
+        # The gateway first: a missing Service, a refused key or a server that is not LiteLLM
+        # is one line (exit 3), not the same failure blamed on every name.
+        gw.models()
     return verification.run(gw, state, chosen, settings.parallel)

@@ -409,3 +409,18 @@ def test_own_chart_values_and_litellm_settings_reach_the_deployment_and_configma
         and "gateway.values.replicaCount: llmgw sets this chart value itself" in refused.err
     )
     assert len(gw.history()) == 1
+
+
+def test_verify_without_a_gateway_service_is_one_line_through_the_real_api_server(
+    gw: Gateway, cli: Cli
+) -> None:
+    """No release yet: the API server's services proxy answers 404 for the Service itself;
+    that is the gateway missing, said once, not every name FAILED with a raw Status dict."""
+    result = cli(
+        "-c", gw.config, "verify", "--pods-from", REPO / "examples/cluster.yaml",
+        "--kubeconfig", gw.kc,
+    )  # fmt: skip
+    assert result.code == 3, result.err
+    assert f"service {gw.ns}/litellm through cluster {gw.kube.plane.url}" in result.err
+    assert 'services "litellm" not found' in result.err
+    assert "FAILED" not in result.out and "'kind': 'Status'" not in result.err

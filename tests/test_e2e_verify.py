@@ -139,3 +139,29 @@ def test_an_unreachable_gateway_is_exit_3(
     config, snap, _proxy, _engines = world
     result = cli("-c", config, "verify", "--pods-from", snap, "--gateway-url", "http://127.0.0.1:9")
     assert result.code == 3 and "unreachable" in result.err
+
+
+def test_a_wrong_master_key_is_one_line_about_the_gateway_not_a_row_per_name(
+    cli: Cli, world: tuple[Path, Path, Proxy, Engines], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LiteLLM without a database answers a key it does not know with 400 "No connected db."
+    on /model/info: the gateway's answer, said once with the endpoint (exit 3), not a FAILED
+    row per name and not "a bug in llmgw"."""
+    monkeypatch.setenv("LITELLM_MASTER_KEY", "sk-not-the-gateways-key")
+    result = verify(cli, world)
+    assert result.code == 3, result.err
+    line = result.err.splitlines()[0]
+    assert "GET /model/info: 400" in line or "the gateway refused the master key" in line, line
+    assert "internal error" not in result.err and "bug in llmgw" not in result.err
+    assert "FAILED" not in result.out + result.err
+    assert "sk-not-the-gateways-key" not in result.out + result.err
+
+
+def test_a_gateway_url_without_a_scheme_is_a_usage_error(
+    cli: Cli, world: tuple[Path, Path, Proxy, Engines], key: None
+) -> None:
+    config, snap, _proxy, _engines = world
+    result = cli("-c", config, "verify", "--pods-from", snap, "--gateway-url", "localhost:4000")
+    assert result.code == 2
+    assert "'localhost:4000' needs a scheme, e.g. http://localhost:4000" in result.err
+    assert "unreachable" not in result.err

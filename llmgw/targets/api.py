@@ -211,14 +211,14 @@ def _create(gateway: Gateway, row: dict[str, Any]) -> None:
     try:
         gateway.create(row)
     except ApiError as exc:
-        if "saved to the database" in exc.message:
+        if "saved to the database" in exc.detail:
             # The row landed but the router dropped the deployment (invalid params): no
             # replica will serve it. Take it out again, so the next run is not stuck on it.
             _delete(gateway, _id(row))
             raise ApiError(
                 exc.status,
                 f"the gateway's router rejected {row['litellm_params'].get('model')!r}, so no "
-                f"replica would serve it; the row was removed again ({exc.message})",
+                f"replica would serve it; the row was removed again ({exc.detail})",
             ) from None
         # An existing id answers 500 (400 in some versions): a write an earlier run made, or
         # another replica. The same id means the same spec; read back before failing.
@@ -244,7 +244,7 @@ def _delete(gateway: Gateway, model_id: str) -> None:
     try:
         gateway.delete(model_id)
     except ApiError as exc:
-        if exc.status == 400 and "not found" in exc.message:
+        if exc.status == 400 and "not found" in exc.detail:
             return  # already gone: the goal
         raise
 
