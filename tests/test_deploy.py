@@ -673,13 +673,28 @@ def test_dry_run_needs_no_secret_values(
     cluster, kc = api  # no secret variable is set
     result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
     assert result.code == 1, result.err  # by the diff: a new install
-    for var, path in [
-        ("LITELLM_MASTER_KEY", "secrets.master_key"),
-        ("LITELLM_UI_PASSWORD", "secrets.ui_password"),
-        ("LANGFUSE_SECRET_KEY", "o11y.langfuse.secret_key"),
+    for var, name, path in [
+        ("LITELLM_MASTER_KEY", "PROXY_MASTER_KEY", "secrets.master_key"),
+        ("LITELLM_UI_PASSWORD", "UI_PASSWORD", "secrets.ui_password"),
+        ("LANGFUSE_SECRET_KEY", "LANGFUSE_SECRET_KEY", "o11y.langfuse.secret_key"),
     ]:
-        assert f"note: {var} is not set: the real deploy needs it ({path})" in result.err
-    assert not cluster.applied and not cluster.requests  # a preview reads no Secret
+        assert (
+            f"note: {var} is not set, and the Secret litellm-llmgw-env does not hold {name}: "
+            f"the real deploy stops until it is set ({path})"
+        ) in result.err
+    assert not cluster.applied  # read, never written
+
+
+def test_a_dry_run_says_a_stored_secret_will_be_kept(
+    cli: Cli, cfg: Path, fake: FakeHelm, api: tuple[Cluster, Path], env: None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    _cluster, kc = api
+    assert deploy(cli, cfg, kc, tmp_path, "--yes").code == 0  # the Secret holds every value
+    monkeypatch.delenv("LITELLM_MASTER_KEY")
+    result = deploy(cli, cfg, kc, tmp_path, "--dry-run")
+    assert "LITELLM_MASTER_KEY is not set: keeping the PROXY_MASTER_KEY the Secret" in result.err
+    assert "stops until it is set" not in result.err
 
 
 def test_inline_dry_run_needs_no_secret_values(

@@ -206,6 +206,7 @@ def managed_secret_data(
     config: Config,
     env: Mapping[str, str],
     stored: Callable[[], Mapping[str, str] | None] | None,
+    preview: bool = False,
 ) -> tuple[dict[str, str], list[str]]:
     """Keys and values of the Secret llmgw manages (reference mode), and notes.
 
@@ -239,6 +240,12 @@ def managed_secret_data(
             notes.append(f"{var} is not set: keeping the {name} the Secret {secret} holds")
         else:
             missing.append((name, var, path))
+    if missing and preview:  # the dry run says now what would stop the real one
+        return data, [
+            f"{var} is not set, and the Secret {secret} does not hold {name}: the real deploy "
+            f"stops until it is set ({path})"
+            for name, var, path in missing
+        ] + notes
     if missing:
         names = ", ".join(f"{var} ({path})" for _name, var, path in missing)
         raise InputError(
@@ -433,9 +440,7 @@ class ValuesTarget:
 
         notes: list[str] = []
         reference = config.secrets.mode == "reference"
-        secret_data, secret_notes = managed_secret_data(
-            config, self.env, None if s.preview_only else stored
-        )
+        secret_data, secret_notes = managed_secret_data(config, self.env, stored, s.preview_only)
         notes.extend(secret_notes)
         cluster = self.connect()  # a deploy needs the cluster: said before helm is looked for
         h = helm.find()
