@@ -37,14 +37,18 @@ class Row:
     gateway: str
     #: in step, would be added, would be removed, changed, served but not wanted, not served.
     state: str
+    #: The same, typed, for scripts: each configured member with its pods, and what the
+    #: gateway serves under the name.
+    members: tuple[dict[str, Any], ...] = ()
+    served: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
+        """Numbers and booleans, never the table's display strings."""
         return {
             "public_name": self.name,
-            "config": self.config,
-            "cluster": self.cluster,
-            "gateway": self.gateway,
             "state": self.state,
+            "members": [dict(m) for m in self.members],
+            "gateway": dict(self.served),
         }
 
 
@@ -182,17 +186,27 @@ def _rows(
     found = {m.key: m for m in state.models}
     members: dict[str, list[str]] = {}
     cluster: dict[str, list[str]] = {}
+    typed: dict[str, list[dict[str, Any]]] = {}
     for d in desired.deployments(config, state.models):
         label = d.kind if d.model.deploy else f"{d.kind} (deploy: false)"
         if d.rule is not None:
             label += f" (discover[{d.rule}])"
         members.setdefault(d.public_name, []).append(label)
         m = found.get(d.key)
+        member: dict[str, Any] = {
+            "engine": d.kind,
+            "deploy": d.model.deploy,
+            "found_by": "models" if d.rule is None else f"discover[{d.rule}]",
+        }
         if m is not None:
             cluster.setdefault(d.public_name, []).append(
                 f"{m.ready_replicas}/{m.replicas} ready"
                 + ("" if m.ready else f" ({m.reason})" if m.reason else "")
             )
+            member.update(
+                ready=m.ready, ready_pods=m.ready_replicas, pods=m.replicas, reason=m.reason
+            )
+        typed.setdefault(d.public_name, []).append(member)
     wanted, alias_wanted = set(state.names), state.router.aliases
     names = list(dict.fromkeys([*members, *ours, *foreign, *aliases]))
     rows = []
@@ -223,6 +237,12 @@ def _rows(
                 "; ".join(cluster.get(name, [])) or "-",
                 ", ".join(served) or "-",
                 row_state,
+                tuple(typed.get(name, [])),
+                {
+                    "deployments": ours.get(name, 0),
+                    "fallback": _target(aliases.get(name)),
+                    "not_managed": foreign.get(name, 0),
+                },
             )
         )
     return rows

@@ -369,6 +369,12 @@ def test_status_says_what_the_release_runs_and_when_there_is_none(
         "app_version": "1.100.5",
     }  # fmt: skip
     assert "release litellm revision 1 (deployed): chart litellm-helm 1.100.5" in status().err
+    rows = {r["public_name"]: r for r in json.loads(live.out)["names"]}
+    claude = rows["bedrock/claude-3.7-sonnet"]
+    assert claude["state"] == "in step" and claude["gateway"]["deployments"] == 1
+    assert claude["members"] == [{"engine": "bedrock", "deploy": True, "found_by": "models"}]
+    [qwen] = rows["vllm/qwen3-8b-fp8-neuron"]["members"]
+    assert (qwen["ready"], qwen["ready_pods"], qwen["pods"]) == (False, 0, 1)
 
     newer = next_chart_version(tmp_path)
     gw.config.write_text(gw.config.read_text().replace(f"chart: {CHART}", f"chart: {newer}"))

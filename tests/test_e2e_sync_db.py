@@ -274,7 +274,13 @@ def test_status_after_a_sync_then_a_pod_down_then_a_row_by_hand(
     assert out_of_step.code == 1
     rows = {r["public_name"]: r for r in json.loads(out_of_step.out)["names"]}
     assert rows["ollama/llama3-2-3b"]["state"] == "would be removed"
-    assert "CrashLoopBackOff" in rows["ollama/llama3-2-3b"]["cluster"]
+    [member] = rows["ollama/llama3-2-3b"]["members"]
+    assert (member["ready"], member["ready_pods"], member["reason"]) == (
+        False,
+        0,
+        "CrashLoopBackOff",
+    )
+    assert rows["ollama/llama3-2-3b"]["gateway"]["deployments"] == 1  # typed, not "1 deployment"
     add_by_hand(proxies[0], "team/by-hand", "by-hand-row")
     try:
         shown = cli("-c", cfg, "status", "--pods-from", up)
@@ -348,7 +354,7 @@ def test_label_found_models_sync_to_both_replicas_and_leave_with_their_pods(
     assert {n: rows[n]["state"] for n in labelled.EXPECTED} == dict.fromkeys(
         labelled.EXPECTED, "in step"
     )
-    assert rows["vllm/phi-mini"]["config"] == "vllm (discover[0])"
+    assert rows["vllm/phi-mini"]["members"][0]["found_by"] == "discover[0]"
     gone = [o for o in labelled.objects() if o["metadata"]["name"] != "phi-mini-0"]
     snap.write_text(json.dumps(kube_list(gone)))
     result = sync(cli, cfg, snap, "--yes", "--allow-removal")
