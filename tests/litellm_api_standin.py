@@ -45,6 +45,10 @@ class Api:
     #: The database's router_settings row.
     router: dict[str, Any] = field(default_factory=dict)
     config_models: list[dict[str, Any]] = field(default_factory=list)
+    #: The router settings of the gateway's config file: what llmgw's values set by default.
+    file_router: dict[str, Any] = field(
+        default_factory=lambda: {"routing_strategy": "simple-shuffle", "num_retries": 2}
+    )
     replicas: list[Replica] = field(default_factory=lambda: [Replica(), Replica()])
     #: Switch on with a name: router_in_file, not_live, no_db, store_off,
     #: fail_after (N writes succeed, then every write answers 500), and stale_list (the next N
@@ -127,7 +131,7 @@ class _Handler(loopback.JsonHandler):
         for alias, target in (replica.router.get("model_group_alias") or {}).items():
             rows += [{**r, "model_name": alias} for r in rows if r["model_name"] == target]
         if url.path == "/router/settings":
-            self.send_json(200, {"current_values": {"num_retries": 0, **replica.router}})
+            self.send_json(200, {"current_values": {**api.file_router, **replica.router}})
         elif url.path == "/model/info":
             wanted = parse_qs(url.query).get("litellm_model_id", [None])[0]
             if wanted is not None:

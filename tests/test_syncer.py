@@ -393,3 +393,23 @@ def test_status_says_when_the_replicas_disagree(
     split = cli("-c", cfg, "status", "--pods-from", cluster_file(tmp_path, port=9000))
     assert split.code == 1, split.out + split.err
     assert "replicas disagree: not every replica has reloaded the database yet" in split.err
+
+
+def test_a_router_setting_in_the_values_is_said_to_wait_for_deploy(
+    cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
+) -> None:
+    """num_retries lives in the chart values (the config file LiteLLM reads): sync cannot
+    write it, so a change of it is neither 'in step' nor silently skipped."""
+    snap = cluster_file(tmp_path)
+    assert run(cli, cfg, snap, "--yes").code == 0
+    cfg.write_text(cfg.read_text() + "router: {num_retries: 3}\n")
+    preview = run(cli, cfg, snap, "--dry-run")
+    said = "router.num_retries: the gateway runs 2, the config says 3: it waits for `llmgw deploy`"
+    assert said in preview.out + preview.err
+    status = cli("-c", cfg, "status", "--pods-from", snap)
+    assert status.code == 1 and said in status.err
+    cfg.write_text(
+        cfg.read_text().replace("router: {num_retries: 3}\n", "router: {num_retries: 2}\n")
+    )
+    again = cli("-c", cfg, "status", "--pods-from", snap)
+    assert again.code == 0, again.err

@@ -68,6 +68,24 @@ class Applied:
     warnings: list[str] = field(default_factory=list)
 
 
+def waiting_for_deploy(fixed: Mapping[str, Any], running: Mapping[str, Any]) -> list[str]:
+    """Router settings the config fixes that the gateway does not run: they live in the chart
+    values (the config file LiteLLM reads), which only ``llmgw deploy`` writes. A key the
+    gateway does not report is not compared."""
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            return float(a) == float(b)
+        return bool(a == b)
+
+    return [
+        f"router.{key}: the gateway runs {running[key]!r}, the config says {value!r}: "
+        "it waits for `llmgw deploy` (a chart value, which sync does not write)"
+        for key, value in fixed.items()
+        if key in running and not same(running[key], value)
+    ]
+
+
 def preview_of(p: sync.SyncPlan) -> Preview:
     """The plan in the common words: models added, removed, changed by public name, and the
     router settings that change."""
@@ -131,9 +149,12 @@ class ApiTarget:
             "namespace": gw.namespace,
             **self.cluster_names(),
         }
-        return Plan(
-            rows, replace(preview_of(rows), target=target), names, current, sync.router_state(live)
+        preview = replace(
+            preview_of(rows),
+            target=target,
+            release_changes=waiting_for_deploy(state.router.fixed, live),
         )
+        return Plan(rows, preview, names, current, sync.router_state(live))
 
     def question(self, plan: Plan) -> str:
         return f"Apply {plan.writes} writes to {plan.preview.where()}?"
