@@ -6,9 +6,11 @@ message with a hint, and turned into the exit codes listed in docs/commands.md.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -399,19 +401,29 @@ def _machine(output: PreviewFormat, dry_run: bool) -> bool:
     return output is PreviewFormat.json
 
 
-def _run_deploy(settings: DeploySettings, verbose: bool, machine: bool = False) -> None:
-    from llmgw import deploy as deploy_mod
+@contextlib.contextmanager
+def _reporting(machine: bool, verbose: bool = False) -> Iterator[Any]:
+    """The preview reporter of a run; with ``-o json``, a run that is refused or fails after
+    its preview still prints its document, with the error (a bot reviewing it gets both)."""
     from llmgw import output as out
 
     reporter = out.DeployReporter(verbose, machine)
     try:
-        outcome = deploy_mod.run(settings, reporter)
+        yield reporter
     except LlmgwError as exc:
-        if machine:  # a bot reviewing the change still gets the preview, and why it stopped
+        if machine:
             out.dump(out.preview_document(reporter.previews, [], [], exc), "json")
         raise
     finally:
         reporter.stop()
+
+
+def _run_deploy(settings: DeploySettings, verbose: bool, machine: bool = False) -> None:
+    from llmgw import deploy as deploy_mod
+    from llmgw import output as out
+
+    with _reporting(machine, verbose) as reporter:
+        outcome = deploy_mod.run(settings, reporter)
     if machine:
         out.dump(out.preview_document(reporter.previews, outcome.warnings, outcome.notes), "json")
     err = out.err()
@@ -579,15 +591,8 @@ def _run_sync(settings: SyncSettings, machine: bool = False) -> None:
     from llmgw import output as out
     from llmgw import syncer
 
-    reporter = out.DeployReporter(verbose=False, machine=machine)
-    try:
+    with _reporting(machine) as reporter:
         outcome = syncer.run(settings, reporter)
-    except LlmgwError as exc:
-        if machine:
-            out.dump(out.preview_document(reporter.previews, [], [], exc), "json")
-        raise
-    finally:
-        reporter.stop()
     if machine:
         out.dump(out.preview_document(reporter.previews, outcome.warnings, []), "json")
     err = out.err()
@@ -789,7 +794,6 @@ def rollback(
     output: PreviewOpt = PreviewFormat.table,
 ) -> None:
     """Return the gateway to an earlier revision: previewed and guarded like a deploy."""
-    from llmgw import output as out
     from llmgw import release as release_mod
 
     machine = _machine(output, dry_run)
@@ -798,11 +802,8 @@ def rollback(
         namespace=namespace, timeout=timeout, dry_run=dry_run, yes=yes,
         allow_removal=allow_removal,
     )  # fmt: skip
-    reporter = out.DeployReporter(False, machine)
-    try:
+    with _reporting(machine) as reporter:
         outcome = release_mod.rollback(settings, revision, reporter)
-    finally:
-        reporter.stop()
     _finish_release_op(outcome, reporter, machine, f"rolled back: now revision {outcome.revision}")
 
 
@@ -824,7 +825,6 @@ def uninstall(
     output: PreviewOpt = PreviewFormat.table,
 ) -> None:
     """Remove the gateway: the release and the Secret llmgw manages (the data is kept)."""
-    from llmgw import output as out
     from llmgw import release as release_mod
     from llmgw.kube import auth
 
@@ -833,13 +833,10 @@ def uninstall(
         ctx, config, kubeconfig=kubeconfig, context=kube_context, release=release,
         namespace=namespace, timeout=timeout, dry_run=dry_run, yes=yes, delete_data=delete_data,
     )  # fmt: skip
-    reporter = out.DeployReporter(False, machine)
-    try:
+    with _reporting(machine) as reporter:
         outcome = release_mod.uninstall(
             settings, reporter, auth.connector(auth.Connection(kubeconfig, kube_context))
         )
-    finally:
-        reporter.stop()
     _finish_release_op(outcome, reporter, machine, "uninstalled")
 
 

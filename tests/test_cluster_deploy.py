@@ -293,6 +293,10 @@ def test_history_rollback_guarded_and_uninstall_that_keeps_the_data(
         "REVISION", "STATUS", "CHART", "LITELLM", "MODELS"
     ]  # fmt: skip
 
+    shown_refusal = cli("rollback", *where, "--dry-run", "-o", "json")
+    assert shown_refusal.code == 4
+    doc = json.loads(shown_refusal.out)  # a refused preview still prints its document
+    assert doc["previews"][0]["removed"] == ["bedrock/nova-lite"] and doc["error"]["exit_code"] == 4
     refused = cli("rollback", *where, "--yes")  # to revision 1, which lacks nova-lite
     assert refused.code == 4, refused.err
     assert "bedrock/nova-lite (not in revision 1)" in refused.err
