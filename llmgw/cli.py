@@ -197,6 +197,13 @@ def discover(
     from llmgw import output as out
     from llmgw import pipeline
 
+    if save is not None:
+        from llmgw import files
+
+        files.refuse_inputs(
+            "--save", save, {"config": _config_path(ctx, config), "snapshot": pods_from}
+        )
+
     found = pipeline.discover(
         _config_path(ctx, config),
         pipeline.Source(pods_from, kubeconfig, context, everything=True),
@@ -280,6 +287,13 @@ def render(
         )
     out_path = out_path or Path("values.rendered.yaml")
     pipeline.check_out_path(out_path)  # before any work: a missing directory is a typo
+    from llmgw import files
+
+    files.refuse_inputs(
+        "--out",
+        out_path,
+        {"config": _config_path(ctx, config), "snapshot": pods_from, "template": template},
+    )
     result = pipeline.render(
         _config_path(ctx, config),
         pipeline.Source(pods_from, kubeconfig, context),
@@ -368,9 +382,14 @@ def deploy(
 ) -> None:
     """Render, preview, and roll the gateway out with helm upgrade --install."""
     from llmgw import deploy as deploy_mod
-    from llmgw import pipeline
+    from llmgw import files, pipeline
     from llmgw.targets import values
 
+    files.refuse_inputs(
+        "--out",
+        out_path,
+        {"config": _config_path(ctx, config), "snapshot": pods_from, "template": template},
+    )
     settings = deploy_mod.Settings(
         values.Settings(
             config_path=_config_path(ctx, config),

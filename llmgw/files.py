@@ -47,3 +47,18 @@ def write_atomic(path: Path, text: str, private: bool = False) -> None:
         if isinstance(exc, PermissionError):
             raise InputError(f"{path}: permission denied") from None
         raise
+
+
+def refuse_inputs(flag: str, out: Path, inputs: dict[str, Path | None]) -> None:
+    """An output path that is one of the run's inputs (after symlinks) is refused before any
+    work: ``render --out config.yaml`` replaced the config with chart values."""
+    target = out.expanduser().resolve()
+    for what, path in inputs.items():
+        if path is not None and path.expanduser().resolve() == target:
+            raise InputError(
+                f"{flag} {out}: that is the {what} this run reads ({path}); writing there "
+                "would replace it",
+                hint="write somewhere else (the default is values.rendered.yaml)"
+                if flag != "--save"
+                else "save the snapshot to another file, e.g. cluster.yaml",
+            )

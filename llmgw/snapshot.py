@@ -10,6 +10,7 @@ file gets one message per bad object, never a crash in discovery.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -97,14 +98,83 @@ def state_from_objects(objects: Iterable[Obj], source: str) -> ClusterState:
     )
 
 
+#: What stands where a secret was: the snapshot is a file people commit (docs/gitops.md).
+MASKED = "(masked by llmgw)"
+#: A flag or variable whose name has one of these words holds a secret (``--api-key``,
+#: ``--hf-token``, ``HF_TOKEN=…``); ``--tokenizer`` and ``--max-num-batched-tokens`` do not.
+_SECRET_WORDS = frozenset({"token", "key", "apikey", "secret", "password", "passwd", "credential"})
+
+
+def _secret_name(name: str) -> bool:
+    words = re.split(r"[-_.]+", name.strip("-").lower())
+    return any(w in _SECRET_WORDS for w in words)
+
+
+def _masked_argv(argv: list[Any]) -> list[Any]:
+    """``--flag value``, ``--flag=value`` and ``NAME=value`` with a secret-looking name keep
+    the name and lose the value."""
+    out: list[Any] = []
+    hide_next = False
+    for arg in argv:
+        text = str(arg)
+        if hide_next and not text.startswith("-"):
+            out.append(MASKED)
+            hide_next = False
+            continue
+        hide_next = False
+        name, eq, _value = text.partition("=")
+        if eq and _secret_name(name):
+            out.append(f"{name}={MASKED}")
+        elif text.startswith("-") and _secret_name(text):
+            out.append(text)
+            hide_next = True
+        else:
+            out.append(arg)
+    return out
+
+
+def _without_secrets(pod: Obj, keep_env: frozenset[str]) -> Obj:
+    """A pod as a snapshot keeps it: no env value but the served-name variables discovery
+    reads, secret flags masked, and only llmgw's own annotations (``last-applied-configuration``
+    carries the whole spec, env values included)."""
+    import copy
+
+    pod = copy.deepcopy(pod)
+    meta = pod.get("metadata") or {}
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        meta["annotations"] = {
+            k: v for k, v in annotations.items() if str(k).startswith("llmgw.io/")
+        }
+    spec = pod.get("spec") or {}
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            if not isinstance(container, dict):
+                continue
+            for field in ("command", "args"):
+                if isinstance(container.get(field), list):
+                    container[field] = _masked_argv(container[field])
+            for env in container.get("env") or []:
+                if isinstance(env, dict) and "value" in env and env.get("name") not in keep_env:
+                    env["value"] = MASKED
+    return pod
+
+
 def to_list(state: ClusterState) -> dict[str, Any]:
-    """The state as a kubectl-style List that ``load`` reads back."""
+    """The state as a kubectl-style List that ``load`` reads back, without secrets: env
+    values and secret flags are masked (discovery reads neither)."""
+    from llmgw.engines import ENGINES
+
+    keep = frozenset(var for engine in ENGINES.values() for var in engine.served_name_env)
     items: list[Obj] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
         for ns in sorted(state.namespaces or ())
     ]
     for ns in sorted(state.pods):
-        items += [{"apiVersion": "v1", **p, "kind": "Pod"} for p in state.pods[ns]]
+        items += [
+            {"apiVersion": "v1", **_without_secrets(p, keep), "kind": "Pod"} for p in state.pods[ns]
+        ]
     for ns in sorted(state.services):
         items += [{"apiVersion": "v1", **s, "kind": "Service"} for s in state.services[ns]]
     return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}

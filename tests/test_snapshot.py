@@ -171,3 +171,45 @@ def test_a_malformed_object_s_hint_gives_the_whole_command(tmp_path: Path) -> No
         "fix or remove those objects, or make the snapshot again: "
         "kubectl get pods,services -A -o yaml > FILE"
     )
+
+
+def test_a_saved_snapshot_and_every_file_rendered_from_it_hold_no_planted_secret(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Pods carrying secret env values and secret flags (every form), saved with
+    `discover --save`, then rendered: no canary in any file llmgw wrote, and discovery
+    decides alike from the saved snapshot."""
+    import json
+
+    from tests.k8s_objects import kube_list, pod, service
+
+    leaky = pod(
+        "a-0", "vllm", {"app": "a"},
+        args=["--model", "org/a", "--api-key", "sk-CANARY-1", "--hf-token=hf_CANARY-2",
+              "--tokenizer", "org/a", "OPENAI_API_KEY=sk-CANARY-3"],
+        env=[{"name": "HF_TOKEN", "value": "hf_CANARY-4"}, {"name": "MODEL_ID", "value": "org/tgi"}],
+    )  # fmt: skip
+    leaky["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": '{"env": "hf_CANARY-5"}',
+        "llmgw.io/weight": "2",
+    }
+    source = tmp_path / "in" / "cluster.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps(kube_list([leaky, service("a", "vllm", {"app": "a"}, 8000)])))
+    config = tmp_path / "config.yaml"
+    config.write_text("models:\n  vllm: [{name: a}]\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    saved = out / "snap.yaml"
+    first = cli("-c", config, "discover", "--pods-from", source, "--save", saved, "-o", "json")
+    assert first.code == 0, first.err
+    again = cli("-c", config, "discover", "--pods-from", saved, "-o", "json")
+    assert json.loads(again.out)["models"] == json.loads(first.out)["models"]
+    assert cli("-c", config, "render", "--pods-from", saved, "--out", out / "values.yaml").code == 0
+    written = {p.name: p.read_text() for p in out.iterdir()}
+    assert set(written) == {"snap.yaml", "values.yaml"}
+    for name, text in written.items():
+        assert "CANARY" not in text, name
+    snap = written["snap.yaml"]
+    assert "--api-key" in snap and "--hf-token=(masked by llmgw)" in snap and "HF_TOKEN" in snap
+    assert "org/tgi" in snap and "llmgw.io/weight" in snap  # what discovery reads stays
