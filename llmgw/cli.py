@@ -977,11 +977,16 @@ def main() -> None:
     except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
     except Exception as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            # `llmgw` alone: the help as --help prints it (as kubectl and helm do), not a
+            # usage error squashed onto one line.
+            print(ctx.get_help())
+            sys.exit(0)
         format_message = getattr(exc, "format_message", None)
         if callable(format_message):
             # click's usage errors (typer carries its own click): the same one-line form as
             # every other error, exit 2.
-            ctx = getattr(exc, "ctx", None)
             command = getattr(ctx, "command_path", None) or "llmgw"
             message = str(format_message()).replace("\n", " ")
             _report(LlmgwError(message, hint=f"see `{command} --help`"))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw.config import BedrockModel, Config, Deployment
+from llmgw.config import BedrockModel, Config, Deployment, passthrough
 from llmgw.discovery import DiscoveredModel
 from llmgw.engines import ENGINES
 
@@ -134,7 +134,7 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
             }
             info = {"mode": d.mode, **model.model_info}
         params.update(model.routing_params())
-        params.update(model.litellm_params)
+        params.update(passthrough.resolve(model.litellm_params))
         out.append(
             {
                 "public_name": d.public_name,

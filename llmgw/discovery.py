@@ -79,6 +79,8 @@ class DiscoveredModel:
     rule: int | None = None
     #: A label-found model's settings, read from its labels and annotations.
     spec: SelfHostedModel | None = None
+    #: No Service selects its pods and none is configured: ``api_base`` is a guess.
+    guessed_address: bool = False
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -368,6 +370,7 @@ def _model(
         services.get(namespace, _ServiceIndex(())),
     )
     notes: list[str] = []
+    guessed = False
     if svc is not None:
         service: str | None = str(svc["metadata"]["name"])
         port = model.port or _service_port(svc, engine) or engine.port
@@ -376,6 +379,7 @@ def _model(
         port = model.port or engine.port
         if pods and not model.service:
             notes.append(f"no Service selects these pods; using http://{model.name}.{namespace}")
+            guessed = True
     host = f"{service or model.name}.{namespace}"
 
     served = model.served_name
@@ -419,6 +423,7 @@ def _model(
         service=service,
         reason=reason,
         notes=tuple(notes),
+        guessed_address=guessed,
     )
 
 

@@ -52,8 +52,19 @@ def template_object(state: DesiredState, env: Mapping[str, str] | None = None) -
         "proxy_config": proxy_config(config, models, plan, o11y),
         "o11y": o11y,
         "secrets": _secrets(config, env),
-        "warnings": plan.warnings,
+        "warnings": [*plan.warnings, *_guessed(discovered)],
     }
+
+
+def _guessed(discovered: Sequence[Any]) -> list[str]:
+    """A served model whose address no Service gave: the URL is a guess that may not resolve
+    (a snapshot made without its Services, or pods no Service selects)."""
+    return [
+        f"{m.public_name or m.name}: no Service selects its pods; api_base {m.api_base} is a "
+        "guess (add the Services to the snapshot, or set service: on the model)"
+        for m in discovered
+        if m.guessed_address and m.ready and m.deploy
+    ]
 
 
 def _api_env(config: Config) -> dict[str, str]:

@@ -529,3 +529,10 @@ def test_discover_says_which_rule_found_each_model_and_what_it_left_out(
         "models/evil-0",
         "models/stray-0",
     ]
+
+
+def test_llmgw_alone_prints_the_help_as_help_does(cli: Callable[..., Result]) -> None:
+    alone = cli()
+    assert alone.code == 0 and alone.err == ""
+    assert alone.out.startswith("Usage: llmgw [OPTIONS] COMMAND [ARGS]...")
+    assert "\n  deploy " in alone.out and "\n  rollback " in alone.out  # one line a command

@@ -105,3 +105,40 @@ def test_a_chart_value_llmgw_renders_is_refused_at_render_with_its_path(
     assert result.code == 2
     assert "gateway.values.replicaCount: llmgw sets this chart value itself" in result.err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("models:\n  vllm: [{name: a, litellm_params: {api_key: sk-canary-1}}]\n",
+         "models.vllm[0].litellm_params: api_key holds a secret written in the config"),
+        ("secrets:\n  master_key: {env: sk-canary-1}\n",
+         "env must be the name of an environment variable (letters, digits and _), not its value"),
+    ],
+)  # fmt: skip
+def test_a_secret_in_the_config_is_refused_and_never_echoed(
+    write: Callable[[str, str], Path], text: str, said: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        config.load(write("config.yaml", BASE.format(gateway="", rest=text)))
+    shown = info.value.message + (info.value.hint or "")
+    assert said in shown and "canary" not in shown
+
+
+def test_an_engine_key_by_reference_is_written_as_os_environ(
+    cli: Cli, write: Callable[[str, str], Path]
+) -> None:
+    path = write(
+        "config.yaml",
+        BASE.format(
+            gateway="",
+            rest="models:\n  vllm:\n    - {name: llama-3-1-8b-int8-neuron, litellm_params: {api_key: {env: VLLM_API_KEY}}}\n",
+        ),
+    )
+    result = cli("-c", path, "render", "--pods-from", REPO / "examples/cluster.yaml", "--stdout")
+    assert result.code == 0, result.err
+    [entry] = [
+        e for e in yaml.safe_load(result.out)["proxy_config"]["model_list"]
+        if e["model_name"] == "vllm/llama-3-1-8b-int8-neuron"
+    ]  # fmt: skip
+    assert entry["litellm_params"]["api_key"] == "os.environ/VLLM_API_KEY"

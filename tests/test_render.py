@@ -9,7 +9,7 @@ import yaml
 
 from llmgw import config, discovery, integration, render, snapshot, yamlout
 from llmgw.errors import InputError
-from tests.conftest import REPO
+from tests.conftest import REPO, Result
 from tests.k8s_objects import pod
 
 Write = Callable[[str, str], Path]
@@ -412,3 +412,59 @@ def test_a_fallback_to_a_name_no_rule_finds_is_reported_not_fatal(tmp_path: Path
     assert "fallbacks" not in render.proxy_config_of(yaml.safe_load(result.text)).get(
         "router_settings", {}
     )
+
+
+def test_check_ignores_a_header_that_names_another_snapshot_path(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """In CI the snapshot sits in a temporary directory: the header's reproduce line differs
+    from the committed file's, the values do not."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    first = tmp_path / "a" / "cluster.yaml"
+    second = tmp_path / "b" / "cluster.yaml"
+    for path in (first, second):
+        path.parent.mkdir()
+        shutil.copyfile(REPO / "examples/cluster.yaml", path)
+    out = tmp_path / "values.yaml"
+    example = REPO / "config.example.yaml"
+    assert cli("-c", example, "render", "--pods-from", first, "--out", out).code == 0
+    same = cli("-c", example, "render", "--pods-from", second, "--out", out, "--check")
+    assert same.code == 0, same.out + same.err
+    out.write_text(out.read_text().replace("replicaCount: 2", "replicaCount: 3"))
+    drift = cli("-c", example, "render", "--pods-from", second, "--out", out, "--check")
+    assert drift.code == 1 and "-replicaCount: 3" in drift.out + drift.err
+
+
+def test_a_snapshot_without_services_warns_of_each_guessed_address(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    import json
+
+    from tests.k8s_objects import kube_list, pod
+
+    snap = tmp_path / "cluster.json"
+    snap.write_text(
+        json.dumps(
+            kube_list(
+                [
+                    pod(
+                        "llama3-2-3b-0",
+                        "ollama",
+                        {"app": "llama3-2-3b"},
+                        image="ollama/ollama:0.9.6",
+                    )
+                ]
+            )
+        )
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text("models:\n  ollama: [{name: llama3-2-3b}]\n")
+    result = cli("-c", config, "render", "--pods-from", snap, "--stdout")
+    assert result.code == 0, result.err
+    assert (
+        "warning: ollama/llama3-2-3b: no Service selects its pods; api_base "
+        "http://llama3-2-3b.ollama:11434 is a guess"
+    ) in result.err

@@ -79,7 +79,11 @@ class SecretRef(Strict):
         if (self.env is None) == (self.secret is None):
             raise ValueError("give either env: VAR or secret: NAME with key: KEY")
         if self.env is not None and (self.key is not None or not ENV_NAME.match(self.env)):
-            raise ValueError(f"env must be an environment variable name, got {excerpt(self.env)}")
+            # The value is never echoed: a key pasted where its variable's name goes is common.
+            raise ValueError(
+                "env must be the name of an environment variable (letters, digits and _), "
+                "not its value"
+            )
         if self.secret is not None:
             _dns_label_subdomain(self.secret)
             if not self.key:
@@ -331,6 +335,14 @@ def _extra_params(value: dict[str, Any]) -> dict[str, Any]:
     if routing:
         raise ValueError(
             f"set {routing[0]} on the model itself ({routing[0]}: …), not in litellm_params"
+        )
+    from llmgw.config.passthrough import literal_secrets
+
+    for where in literal_secrets(value, ()):
+        key = ".".join(str(part) for part in where)
+        raise ValueError(
+            f"{key} holds a secret written in the config: give the gateway pod's environment "
+            f"variable instead ({key}: {{env: VAR}}, written os.environ/VAR)"
         )
     return value
 
