@@ -220,10 +220,13 @@ class _Builder:
             node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
             try:
                 self.values[key] = self.loader.construct_object(node, deep=True)
-            except (ValueError, TypeError, OverflowError) as exc:
-                # An explicit tag the text does not fit (!!int abc, !!timestamp 2001-13-45).
+            except (ValueError, TypeError, OverflowError, AttributeError) as exc:
+                # An explicit tag the text does not fit (!!int abc, !!timestamp 2001-13-45);
+                # the constructor's own words when they are a reason ("month must be in
+                # 1..12"), not when it tripped on its regex (!!timestamp 2001-12-14 x).
+                why = "" if isinstance(exc, AttributeError) else f" ({exc})"
                 raise self._error(
-                    f"{event.value[:40]!r} is not a valid {tag.rsplit(':', 1)[-1]} ({exc})",
+                    f"{event.value[:40]!r} is not a valid {tag.rsplit(':', 1)[-1]}{why}",
                     event.start_mark,
                 ) from None
         return self.values[key]

@@ -347,11 +347,18 @@ def test_bedrock_models_need_a_region(write: Write) -> None:
     assert ok.bedrock.llm[0].region == "eu-west-1"
 
 
+def test_a_date_where_a_boolean_goes_is_said_in_the_users_words(write: Write) -> None:
+    message = load_error(write, "models:\n  vllm:\n    - name: a\n      deploy: 2001-12-14\n")
+    assert "deploy: Input should be a valid boolean (got the date 2001-12-14)" in message
+    assert "datetime" not in message
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [
         ("!!int abc", "4:15: 'abc' is not a valid int"),
         ("!!timestamp 2001-13-45", "4:15: '2001-13-45' is not a valid timestamp (month must be"),
+        ("!!timestamp 2001-12-14 x", "4:15: '2001-12-14 x' is not a valid timestamp"),
         (
             "!!timestamp\n        2001-12-14\n        99:59:43",
             "4:15: '2001-12-14 99:59:43' is not a valid timestamp",

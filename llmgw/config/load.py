@@ -100,6 +100,18 @@ def _check_settings(config: Config, text: str, path: Path) -> None:
                 )
 
 
+def _as_written(value: object) -> str:
+    """A value in the user's words, as YAML read it: the date 2001-12-14, not
+    ``datetime.date(2001, 12, 14)``."""
+    import datetime
+
+    if isinstance(value, datetime.date | datetime.datetime):
+        return f"the date {value.isoformat()}"
+    if value is None:
+        return "nothing (null)"
+    return excerpt(value, 40)
+
+
 def _validation_error(exc: ValidationError, text: str, path: Path) -> InputError:
     errors = _drop_shadowed(exc.errors(include_url=False))
     root = yamlsrc.compose(text)  # one parse locates every error
@@ -151,7 +163,7 @@ def _describe(err: Mapping[str, Any], text: str, path: Path, root: Any) -> str:
     else:
         message = one_line(str(err["msg"]).removeprefix("Value error, "))
         if "input" in err and kind.endswith("_type") and not _secret_path(loc):
-            message += f" (got {excerpt(err['input'], 40)})"
+            message += f" (got {_as_written(err['input'])})"
             if kind == "string_type" and isinstance(err["input"], bool | int | float):
                 message += "; quote it: YAML reads yes/no/on/off, true/false and numbers as such"
             elif kind == "bool_type" and isinstance(err["input"], str):
