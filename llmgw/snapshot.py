@@ -48,10 +48,11 @@ def load(path: Path) -> ClusterState:
 
 
 def _objects(data: Any, path: Path) -> list[Obj]:
+    if data is None:
+        raise InputError(f"{path}: the snapshot is empty", HINT)
     if not isinstance(data, dict):
-        raise InputError(
-            f"{path}: expected a Kubernetes List object, got {type(data).__name__}", HINT
-        )
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise InputError(f"{path}: expected a Kubernetes List object, got {kind}", HINT)
     if "items" not in data:
         if data.get("kind") in ("Pod", "Service", "Namespace"):
             return [data]

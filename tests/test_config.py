@@ -425,3 +425,17 @@ def test_fallbacks_may_name_models_a_rule_finds(write: Write) -> None:
     assert loaded.router.fallbacks == {"vllm/a": ["vllm/b"]}
     itself = load_error(write, rule + "router:\n  fallbacks:\n    vllm/a: [vllm/a]\n")
     assert "'vllm/a' cannot fall back to itself" in itself
+
+
+def test_an_engine_whose_entries_are_all_commented_out_has_none(write: Write) -> None:
+    c = config.load(write("c.yaml", "models:\n  vllm:\n  #  - name: a\n  tei: [{name: e}]\n"))
+    assert c.models.vllm == [] and [m.name for m in c.models.tei] == ["e"]
+
+
+def test_a_rendered_values_file_given_as_the_config_is_named_as_such(write: Write) -> None:
+    message = load_error(write, "replicaCount: 2\nproxy_config:\n  model_list: []\n")
+    assert (
+        "this is a rendered values file (chart values with proxy_config), not an llmgw config"
+        in message
+    )
+    assert "unknown key" not in message

@@ -213,3 +213,20 @@ def test_a_saved_snapshot_and_every_file_rendered_from_it_hold_no_planted_secret
     snap = written["snap.yaml"]
     assert "--api-key" in snap and "--hf-token=(masked by llmgw)" in snap and "HF_TOKEN" in snap
     assert "org/tgi" in snap and "llmgw.io/weight" in snap  # what discovery reads stays
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("", "the snapshot is empty"),
+        ("- a\n- b\n", "expected a Kubernetes List object, got a list"),
+    ],
+)
+def test_a_snapshot_that_is_no_list_is_said_in_words(tmp_path: Path, text: str, said: str) -> None:
+    from llmgw.errors import InputError
+
+    path = tmp_path / "snap.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        snap.load(path)
+    assert said in info.value.message and "NoneType" not in info.value.message

@@ -40,6 +40,12 @@ def parse(text: str, path: Path) -> Config:
         raise InputError(
             f"{path}:1:1: the config must be a mapping of sections (gateway, models, …)"
         )
+    if "proxy_config" in data and not ({"gateway", "models", "bedrock"} & set(data)):
+        raise InputError(
+            f"{path}: this is a rendered values file (chart values with proxy_config), not an "
+            "llmgw config",
+            hint="pass the config it was rendered from with -c (its header names it)",
+        )
     # Top-level `x-…` keys hold YAML anchors to reuse (as in Compose files); llmgw ignores them.
     data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     try:

@@ -487,6 +487,12 @@ class Models(Strict):
     tei: list[SelfHostedModel] = Field(default_factory=list)
     """Text Embeddings Inference models (embedding)."""
 
+    @field_validator("vllm", "sglang", "tgi", "ollama", "tei", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        """``vllm:`` with every entry commented out is no model there, not an error."""
+        return [] if value is None else value
+
     def by_engine(self) -> Iterator[tuple[Engine, int, SelfHostedModel]]:
         """Every configured model with its engine and index, in config order."""
         for engine_name in ENGINE_NAMES:
