@@ -92,14 +92,16 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
     from llmgw import bedrock
 
     bedrock.check_shape(request.model_id)  # with --no-validate too, and before AWS is asked
+    if request.region is not None:
+        bedrock.check_region(request.region)
     guard = nullcontext() if request.dry_run else locked(request.config_path)
     with guard:
         path = request.config_path
         # Line endings as they are (a CRLF file stays CRLF): every other byte is kept.
         text = yamlsrc.read_text(path, "config file", keep_newlines=True)
         current = config_mod.parse(text, path)
-        _refuse_duplicates(current, text, path, request)
         region = request.region or current.bedrock.region
+        _refuse_duplicates(current, text, path, request, region)
         if region is None:
             raise InputError(
                 f"{path}: no AWS region for the new model: the config has no bedrock.region",
@@ -138,14 +140,21 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
     return AddResult(section, region, diff, preview, public, checked, not request.dry_run)
 
 
-def _refuse_duplicates(current: Config, text: str, path: Path, request: AddRequest) -> None:
+def _refuse_duplicates(
+    current: Config, text: str, path: Path, request: AddRequest, region: str | None
+) -> None:
+    """The same name twice, or the same id in the same region: the same id in another region
+    is the multi-region Bedrock group (one public name, load-balanced)."""
     for section in ("llm", "embedding"):
         for index, model in enumerate(getattr(current.bedrock, section)):
             loc = ("bedrock", section, index)
             if model.name == request.name:
                 raise _duplicate(text, path, loc, f"the name {request.name!r}")
-            if model.model == request.model_id:
-                raise _duplicate(text, path, loc, f"the model id {request.model_id!r}")
+            same_region = (model.region or current.bedrock.region) == region
+            if model.model == request.model_id and same_region:
+                raise _duplicate(
+                    text, path, loc, f"the model id {request.model_id!r} in region {region}"
+                )
     for engine, index, sh_model in current.models.by_engine():
         if sh_model.name == request.name:
             raise _duplicate(

@@ -38,6 +38,30 @@ _ID = re.compile(
 )
 
 
+def check_region(region: str) -> None:
+    """A region botocore does not know and that is one typo from one it does (``us-wst-2``)
+    is refused offline, with --no-validate too. botocore's own partition data is the list; a
+    region newer than the installed botocore, and like no known one, passes."""
+    import difflib
+
+    import botocore.session
+
+    session = botocore.session.get_session()
+    known = {
+        r
+        for partition in session.get_available_partitions()
+        for r in session.get_available_regions("bedrock", partition_name=partition)
+    }
+    if region in known:
+        return
+    close = difflib.get_close_matches(region, sorted(known), n=1, cutoff=0.85)
+    if close:
+        raise InputError(
+            f"--region {region!r} is no AWS region where Bedrock runs: did you mean {close[0]}?",
+            hint=f"pass --region {close[0]}",
+        )
+
+
 def check_shape(model_id: str) -> None:
     """A malformed id is refused offline, before AWS (or its absence) is asked."""
     if not _ID.match(model_id):

@@ -94,7 +94,7 @@ def test_dry_run_writes_nothing(cli: Cli, cfg: Path, aws: Bedrock) -> None:
         ),
         (
             ["other", "us.amazon.nova-premier-v1:0"],
-            "bedrock.llm[1] already holds the model id 'us.amazon.nova-premier-v1:0'",
+            "bedrock.llm[1] already holds the model id 'us.amazon.nova-premier-v1:0' in region us-west-2",
         ),
         (
             ["qwen3-8b-fp8-neuron", "openai.gpt-oss-20b-1:0"],
@@ -238,3 +238,32 @@ def test_no_region_anywhere_is_refused_and_region_flag_is_recorded(
     done = cli("-c", cfg, "add-bedrock-model", "x", "m.x", "--no-validate", "--region", "eu-west-1")
     assert done.code == 0, done.err
     assert config.load(cfg).bedrock.llm[0].region == "eu-west-1"
+
+
+def test_the_same_model_id_is_allowed_in_another_region(
+    cli: Cli, cfg: Path
+) -> None:
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "nova-premier-east", "us.amazon.nova-premier-v1:0",
+        "--region", "us-east-1", "--no-validate",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    from llmgw import config
+
+    models = config.load(cfg).bedrock.llm
+    same = [(m.name, m.region) for m in models if m.model == "us.amazon.nova-premier-v1:0"]
+    assert same == [("amazon-nova-premier", None), ("nova-premier-east", "us-east-1")]
+
+
+def test_a_mistyped_region_is_refused_offline_with_no_validate_too(cli: Cli, cfg: Path) -> None:
+    before = cfg.read_bytes()
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "x", "amazon.nova-pro-v1:0", "--region", "us-wst-2",
+        "--no-validate",
+    )  # fmt: skip
+    assert result.code == 2
+    assert (
+        "--region 'us-wst-2' is no AWS region where Bedrock runs: did you mean us-west-2?"
+        in result.err
+    )
+    assert cfg.read_bytes() == before
