@@ -240,9 +240,7 @@ def test_no_region_anywhere_is_refused_and_region_flag_is_recorded(
     assert config.load(cfg).bedrock.llm[0].region == "eu-west-1"
 
 
-def test_the_same_model_id_is_allowed_in_another_region(
-    cli: Cli, cfg: Path
-) -> None:
+def test_the_same_model_id_is_allowed_in_another_region(cli: Cli, cfg: Path) -> None:
     result = cli(
         "-c", cfg, "add-bedrock-model", "nova-premier-east", "us.amazon.nova-premier-v1:0",
         "--region", "us-east-1", "--no-validate",
