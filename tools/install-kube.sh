@@ -16,7 +16,10 @@ stamp="$dest/.kube-$k8s-etcd-$etcd"
 versions() {
   "$dest/kube-apiserver" --version
   "$dest/kube-controller-manager" --version
-  "$dest/etcd" --version | head -1
+  # Not `| head -1`: under pipefail, etcd dies of SIGPIPE when head exits first (flaky).
+  local etcd_version
+  etcd_version=$("$dest/etcd" --version)
+  echo "${etcd_version%%$'\n'*}"
 }
 if [ -f "$stamp" ] && [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kube-controller-manager" ] \
   && [ -x "$dest/etcd" ]; then
