@@ -418,7 +418,8 @@ class ValuesTarget:
         )
         helm.check_timeout(release.timeout)
 
-        held: list[Mapping[str, str] | None] = []
+        notes: list[str] = []
+        held: list[Mapping[str, str] | None] = []  # the Secret as read, once
         secret_name = config.managed_secret_name()
 
         def stored() -> Mapping[str, str] | None:
@@ -438,7 +439,6 @@ class ValuesTarget:
                     held.append(None)
             return held[0]
 
-        notes: list[str] = []
         reference = config.secrets.mode == "reference"
         secret_data, secret_notes = managed_secret_data(config, self.env, stored, s.preview_only)
         notes.extend(secret_notes)
