@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgw.config import BedrockModel, Config, Deployment, passthrough
+from llmgw.config import BedrockModel, Config, Deployment, key_env, passthrough
 from llmgw.discovery import DiscoveredModel
 from llmgw.engines import ENGINES
 
@@ -133,6 +133,8 @@ def model_entries(config: Config, discovered: Sequence[DiscoveredModel]) -> list
                 "api_base": f.api_base,
             }
             info = {"mode": d.mode, **model.model_info}
+            if model.api_key is not None:
+                params["api_key"] = f"os.environ/{key_env(model.api_key)}"
         params.update(model.routing_params())
         params.update(passthrough.resolve(model.litellm_params))
         out.append(

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from llmgw.config import Config, DiscoverRule, SelfHostedModel, model_key
+from llmgw.config import Config, DiscoverRule, SecretRef, SelfHostedModel, model_key
 from llmgw.engines import ENGINE_NAMES, ENGINES, Engine, by_image, by_program
 from llmgw.redact import excerpt
 from llmgw.selector import Selector, equality
@@ -526,6 +526,7 @@ def _read_pod(
     key = (
         name,
         namespace,
+        rule.api_key,
         notes.get(NAME_ANNOTATION),
         notes.get(WEIGHT_ANNOTATION),
         notes.get(ORDER_ANNOTATION),
@@ -537,10 +538,15 @@ def _read_pod(
 
 
 def _spec(
-    name: str, namespace: str, model_name: str | None, weight: str | None, order: str | None
+    name: str,
+    namespace: str,
+    api_key: SecretRef | None,
+    model_name: str | None,
+    weight: str | None,
+    order: str | None,
 ) -> SelfHostedModel | str:
     """A label-found model's settings, checked as the config's are, or what is wrong."""
-    values: dict[str, Any] = {"name": name, "namespace": namespace}
+    values: dict[str, Any] = {"name": name, "namespace": namespace, "api_key": api_key}
     if model_name is not None:
         values["model_name"] = model_name
     for key, annotation, raw, number in (

@@ -304,7 +304,8 @@ def secret_refs(config: Config) -> list[tuple[str, SecretRef, str]]:
         )
     if config.o11y.phoenix.enabled:
         refs.append(("PHOENIX_API_KEY", config.o11y.phoenix.api_key, "o11y.phoenix.api_key"))
-    return [(name, ref, path) for name, ref, path in refs if ref is not None]
+    out = [(name, ref, path) for name, ref, path in refs if ref is not None]
+    return out + config.engine_keys()
 
 
 def env_secret_values(config: Config, env: Mapping[str, str]) -> dict[str, str]:

@@ -269,6 +269,37 @@ def test_a_rotated_master_key_is_written_and_rolls_the_gateway_once(
     assert "checksum/llmgw-secret" not in (Path("values.rendered.yaml")).read_text()
 
 
+def test_an_engine_api_key_travels_in_the_managed_secret_and_nowhere_else(
+    gw: Gateway, cli: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """vllm serve --api-key: the config names the variable, deploy writes the value into the
+    Secret the gateway pods load, and the proxy config sends it by reference."""
+    text = gw.config.read_text().replace(
+        "    - name: llama-3-1-8b-int8-neuron\n",
+        "    - name: llama-3-1-8b-int8-neuron\n      api_key: {env: VLLM_API_KEY}\n",
+        1,
+    )
+    gw.config.write_text(text)
+    canary = "sk-vllm-canary-7f3a"
+    monkeypatch.setenv("VLLM_API_KEY", canary)
+    result = gw.deploy(cli)
+    assert result.code == 0, result.err
+    variable = "LLMGW_API_KEY_VLLM_API_KEY"
+    assert base64.b64decode(gw.secret().data[variable]).decode() == canary
+    [entry] = [
+        e for e in gw.config_map()["model_list"]
+        if e["model_name"] == "vllm/llama-3-1-8b-int8-neuron"
+    ]  # fmt: skip
+    assert entry["litellm_params"]["api_key"] == f"os.environ/{variable}"
+    others = [e for e in gw.config_map()["model_list"] if e["model_name"] != entry["model_name"]]
+    assert all("api_key" not in e["litellm_params"] for e in others)
+    written = [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
+    assert not any(canary in text for text in [result.out, result.err, *written])
+    monkeypatch.setenv("VLLM_API_KEY", "sk-vllm-rotated")
+    assert gw.deploy(cli).code == 0
+    assert base64.b64decode(gw.secret().data[variable]).decode() == "sk-vllm-rotated"
+
+
 def test_history_rollback_guarded_and_uninstall_that_keeps_the_data(
     gw: Gateway, cli: Cli, tmp_path: Path
 ) -> None:

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from llmgw import pipeline, render
+from llmgw.config import SecretRef, key_env
 from tests import labelled, litellm_proxy
 from tests.conftest import REPO
 from tests.k8s_objects import kube_list, pod, service
@@ -31,6 +32,7 @@ from tests.litellm_proxy import MASTER_KEY, Proxy, free_port, need
 from tests.openai_standin import Engines, serve
 
 REDIS_PASSWORD = "e2e-redis-pw"
+VLLM_KEY = "sk-vllm-e2e-key"
 
 
 @pytest.fixture(scope="module")
@@ -160,16 +162,18 @@ def gateway(
             params["api_base"] = re.sub(r"^http://[^/]+", stand_in, params["api_base"])
     # What each chart sets from its master key Secret: litellm-helm PROXY_MASTER_KEY; the litellm
     # chart LITELLM_MASTER_KEY (and PROXY_MASTER_KEY, left out here: the config must not need it).
-    key_env = (
+    master_env = (
         "LITELLM_MASTER_KEY" if render.chart_kind_of(values) == "litellm" else "PROXY_MASTER_KEY"
     )
     env = {
-        key_env: MASTER_KEY,
+        master_env: MASTER_KEY,
         "LANGFUSE_PUBLIC_KEY": "pk-lf-e2e",
         "LANGFUSE_SECRET_KEY": "sk-lf-e2e",
         "LANGFUSE_HOST": stand_in,
         "PHOENIX_COLLECTOR_HTTP_ENDPOINT": f"{stand_in}/v1/traces",
     }
+    # The managed Secret's engine keys, as deploy writes it and the pods load it (envFrom).
+    env[key_env(SecretRef(env="VLLM_API_KEY"))] = VLLM_KEY
     if proxy_config["litellm_settings"].get("cache"):  # the chart's Redis, as the chart wires it
         env.update(REDIS_HOST="127.0.0.1", REDIS_PORT=str(redis), REDIS_PASSWORD=REDIS_PASSWORD)
     with litellm_proxy.start(proxy_config, env, work) as proxy:
@@ -188,6 +192,8 @@ def test_models_lists_exactly_the_rendered_names(gateway: Gateway) -> None:
 
 
 def test_every_self_hosted_model_answers_with_its_served_name(gateway: Gateway) -> None:
+    keyed = [e["model_name"] for e in gateway.model_list if "api_key" in e["litellm_params"]]
+    assert keyed == (["vllm/llama-8b"] if gateway.name == "all-engines" else []), keyed
     for entry in gateway.model_list:
         params = entry["litellm_params"]
         if params["model"].startswith("bedrock/"):
@@ -214,10 +220,11 @@ def test_every_self_hosted_model_answers_with_its_served_name(gateway: Gateway) 
             )
             assert status == 200, (entry["model_name"], body)
             assert body["choices"][0]["message"]["content"] == f"hello from {served}"
-        reached = [
-            s.model for s in gateway.engines.seen[before:] if not s.model.startswith("langfuse:")
-        ]
-        assert reached == [served], (entry["model_name"], reached)
+        seen = [s for s in gateway.engines.seen[before:] if not s.model.startswith("langfuse:")]
+        assert [s.model for s in seen] == [served], (entry["model_name"], seen)
+        # An engine with api_key: gets its own key from the pod's variable; no other does.
+        sent = seen[0].authorization
+        assert (sent == f"Bearer {VLLM_KEY}") == ("api_key" in params), (entry["model_name"], sent)
 
 
 def test_requests_without_the_master_key_are_refused(gateway: Gateway) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from llmgw import config, discovery, integration, snapshot
 from llmgw.errors import InputError
+from llmgw.state import ClusterState
 from tests.conftest import REPO
 from tests.k8s_objects import pod
 
@@ -231,3 +232,89 @@ def test_a_switched_off_model_gets_no_alias(write: Write) -> None:
 def test_a_group_stays_served_while_any_member_is_ready(write: Write) -> None:
     obj = build_groups(write, ("b",))
     assert [m["name"] for m in obj["models"] if m["public_name"] == "chat"] == ["claude", "b"]
+
+
+ENGINE_KEYS = """\
+secrets:
+  mode: {mode}
+models:
+  vllm:
+    - name: a
+      api_key: {{env: VLLM_KEY}}
+    - name: b
+      api_key: {{env: VLLM_KEY}}
+  sglang:
+    - name: c
+      api_key: {{secret: engine-keys, key: sglang}}
+discover:
+  - namespaces: [lab]
+    selector: llmgw.io/serve=true
+    engine: tgi
+    api_key: {{env: LAB_KEY}}
+"""
+
+
+def engine_key_cluster() -> ClusterState:
+    return snapshot.state_from_objects(
+        [
+            pod("a-1", "vllm", {"app": "a"}),
+            pod("b-1", "vllm", {"app": "b"}),
+            pod("c-1", "sglang", {"app": "c"}),
+            pod("d-1", "lab", {"app": "d", "llmgw.io/serve": "true"}),
+        ],
+        source="t",
+    )
+
+
+@pytest.mark.parametrize("mode", ["reference", "inline"])
+def test_engine_api_keys_are_sent_by_reference_and_carried_as_secrets(
+    write: Write, mode: str
+) -> None:
+    cfg = config.load(write("c.yaml", ENGINE_KEYS.format(mode=mode)))
+    env = {"LITELLM_MASTER_KEY": "sk-m", "VLLM_KEY": "sk-vllm-canary", "LAB_KEY": "sk-lab-canary"}
+    obj = integration.build(cfg, discovery.discover(cfg, engine_key_cluster()), env)
+    keys = {
+        e["model_name"]: e["litellm_params"].get("api_key")
+        for e in obj["proxy_config"]["model_list"]
+    }
+    assert keys == {
+        "vllm/a": "os.environ/LLMGW_API_KEY_VLLM_KEY",
+        "vllm/b": "os.environ/LLMGW_API_KEY_VLLM_KEY",  # one key, one variable
+        "sglang/c": "os.environ/LLMGW_API_KEY_ENGINE_KEYS_SGLANG",
+        "tgi/d": "os.environ/LLMGW_API_KEY_LAB_KEY",  # the rule's key for what it finds
+    }
+    secrets = obj["secrets"]
+    assert {
+        "name": "LLMGW_API_KEY_ENGINE_KEYS_SGLANG",
+        "secret": "engine-keys",
+        "key": "sglang",
+    } in (secrets["secret_key_refs"])
+    if mode == "inline":
+        assert {k: v for k, v in secrets["env"].items() if k.startswith("LLMGW_")} == {
+            "LLMGW_API_KEY_VLLM_KEY": "sk-vllm-canary",
+            "LLMGW_API_KEY_LAB_KEY": "sk-lab-canary",
+        }
+        assert {"sk-vllm-canary", "sk-lab-canary"} <= set(integration.inline_secret_values(obj))
+    else:
+        assert "canary" not in repr(obj)
+        assert integration.env_secret_values(cfg, env)["LLMGW_API_KEY_LAB_KEY"] == "sk-lab-canary"
+
+
+def test_an_unset_engine_key_names_its_place_in_the_config(write: Write) -> None:
+    cfg = config.load(write("c.yaml", ENGINE_KEYS.format(mode="inline")))
+    with pytest.raises(InputError) as info:
+        integration.build(cfg, [], {"LITELLM_MASTER_KEY": "sk-m", "LAB_KEY": "x"})
+    assert info.value.message == (
+        "environment variable VLLM_KEY is not set (models.vllm[0].api_key)"
+    )
+
+
+def test_an_api_key_given_twice_is_refused(write: Write) -> None:
+    path = write(
+        "c.yaml",
+        "models:\n  vllm:\n    - name: a\n      api_key: {env: K}\n"
+        "      litellm_params: {api_key: {env: K2}}\n",
+    )
+    with pytest.raises(InputError) as info:
+        config.load(path)
+    assert "api_key is given twice" in str(info.value)

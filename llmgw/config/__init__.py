@@ -25,6 +25,7 @@ from llmgw.config.schema import (
     Secrets,
     SelfHostedModel,
     ServiceAccount,
+    key_env,
     model_key,
     resolve_secret,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "Secrets",
     "SelfHostedModel",
     "ServiceAccount",
+    "key_env",
     "load",
     "model_key",
     "parse",

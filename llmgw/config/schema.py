@@ -91,6 +91,16 @@ class SecretRef(Strict):
         return self
 
 
+def key_env(ref: SecretRef) -> str:
+    """The gateway pod's variable that carries an engine's API key.
+
+    Named after where the key comes from, so models that share one key share one variable, and
+    prefixed so no key can take the name of a variable the chart or LiteLLM sets.
+    """
+    source = ref.env if ref.env is not None else f"{ref.secret}_{ref.key}"
+    return "LLMGW_API_KEY_" + re.sub(r"[^A-Z0-9]", "_", source.upper())
+
+
 def _dns_label_subdomain(value: str) -> None:
     parts = value.split(".")
     if len(value) > 253 or not all(DNS_LABEL.match(p) for p in parts):
@@ -428,10 +438,21 @@ class SelfHostedModel(Routing):
     """The model name the engine serves; default: read from the pod's flags (`--served-model-name`,
     `--model`, `--model-path`, `--model-id`), else `name`.
     """
+    api_key: SecretRef | None = None
+    """The engine's own API key (vLLM/SGLang/TGI/TEI `--api-key`): deploy puts it in the Secret it
+    manages and LiteLLM sends it (`api_key: os.environ/…`); config and values never hold it."""
     litellm_params: dict[str, Any] = Field(default_factory=dict)
     """Extra LiteLLM parameters (e.g. `rpm`, `timeout`); not `model`, `api_base`."""
     model_info: dict[str, Any] = Field(default_factory=dict)
     """Extra LiteLLM `model_info` (e.g. `max_input_tokens`)."""
+
+    @model_validator(mode="after")
+    def _one_key(self) -> SelfHostedModel:
+        if self.api_key is not None and "api_key" in self.litellm_params:
+            raise ValueError(
+                "api_key is given twice: keep api_key: and drop litellm_params.api_key"
+            )
+        return self
 
     @field_validator("name")
     @classmethod
@@ -511,6 +532,8 @@ class DiscoverRule(Strict):
     engine: Literal["auto", "vllm", "sglang", "tgi", "ollama", "tei"] = "auto"
     """`auto`: the pod's `llmgw.io/engine` label, else its container image or command; or one
     engine for every pod the rule selects."""
+    api_key: SecretRef | None = None
+    """The API key of the engines this rule finds (their `--api-key`), as a model's `api_key`."""
 
     @field_validator("namespaces")
     @classmethod
@@ -666,6 +689,20 @@ class Config(Strict):
             return model.model_name
         name = str(getattr(model, "name", ""))
         return name if self.gateway.model_names == "plain" else f"{prefix}/{name}"
+
+    def engine_keys(self) -> list[tuple[str, SecretRef, str]]:
+        """(pod variable, reference, config key path) of each engine API key, once per source."""
+        places: list[tuple[SecretRef | None, str]] = [
+            (d.model.api_key, f"{'.'.join(map(str, d.loc[:2]))}[{d.loc[2]}].api_key")
+            for d in self.deployments()
+            if isinstance(d.model, SelfHostedModel)
+        ]
+        places += [(rule.api_key, f"discover[{n}].api_key") for n, rule in enumerate(self.discover)]
+        out: dict[str, tuple[str, SecretRef, str]] = {}
+        for ref, path in places:
+            if ref is not None:
+                out.setdefault(key_env(ref), (key_env(ref), ref, path))
+        return list(out.values())
 
     def deployments(self) -> Iterator[Deployment]:
         """Every configured model with where it sits in the file and its public name."""
