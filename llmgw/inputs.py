@@ -54,7 +54,7 @@ class Discovery:
     @property
     def notes(self) -> list[str]:
         """What the router will do about it: fallbacks left out, names answered by another."""
-        return list(self.desired.warnings)
+        return [*self.state.notes, *self.desired.warnings]
 
 
 def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
@@ -109,9 +109,10 @@ def probe_models(
 
 
 def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
-    """Refuse to act on partial cluster data unless asked; return the warnings to show."""
+    """Refuse to act on partial cluster data unless asked; return the warnings to show (the
+    source's own notes first)."""
     if not state.problems:
-        return []
+        return list(state.notes)
     if not allow_partial:
         forbidden = any("403 Forbidden" in p for p in state.problems)
         raise ExternalError(
@@ -124,4 +125,4 @@ def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
             if forbidden
             else "retry, or pass --allow-partial to render without the models listed there",
         )
-    return [f"rendering from partial data; missing: {p}" for p in state.problems]
+    return [*state.notes, *(f"rendering from partial data; missing: {p}" for p in state.problems)]

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from llmgw import files, yamlsrc
 from llmgw.errors import InputError
+from llmgw.redact import excerpt
 from llmgw.state import ClusterState, Obj, bad_objects
 
 #: How a snapshot is made, for the hints.
@@ -44,7 +46,45 @@ def load(path: Path) -> ClusterState:
             "\n".join(f"{path}: {problem}" for problem in bad),
             hint=f"fix or remove those objects, or make the snapshot again: {COMMAND}",
         )
-    return state_from_objects(objects, source=str(path))
+    state = state_from_objects(objects, source=str(path))
+    exposed = _exposed(objects)
+    if not exposed:
+        return state
+    shown = ", ".join(exposed[:3]) + (f" and {len(exposed) - 3} more" if len(exposed) > 3 else "")
+    note = (
+        f"{path} holds {len(exposed)} value(s) that may be secrets, in the clear ({shown}); "
+        "llmgw reads none of them: make the snapshot with `llmgw discover --save FILE`, which "
+        "masks them, before you commit or share it"
+    )
+    return replace(state, notes=(note,))
+
+
+def _exposed(objects: Iterable[Obj]) -> list[str]:
+    """Where a pod in the file carries an env value or a secret flag's value: names only."""
+    from llmgw.engines import ENGINES
+
+    keep = frozenset(var for engine in ENGINES.values() for var in engine.served_name_env)
+    out: list[str] = []
+    for obj in objects:
+        if obj.get("kind") != "Pod":
+            continue
+        meta = obj.get("metadata") or {}
+        where = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        for container in _containers(obj):
+            for env in container.get("env") or []:
+                if not isinstance(env, dict) or env.get("name") in keep:
+                    continue
+                if env.get("value") not in (None, "", MASKED):
+                    out.append(f"env {excerpt(env.get('name'))} in {where}")
+            for field in ("command", "args"):
+                argv = container.get(field)
+                if not isinstance(argv, list):
+                    continue
+                for i, (arg, masked) in enumerate(zip(argv, _masked_argv(argv), strict=True)):
+                    if arg != masked:
+                        flag = argv[i - 1] if masked == MASKED else str(arg).partition("=")[0]
+                        out.append(f"{field} {excerpt(flag)} in {where}")
+    return out
 
 
 def _objects(data: Any, path: Path) -> list[Obj]:
@@ -148,18 +188,24 @@ def _without_secrets(pod: Obj, keep_env: frozenset[str]) -> Obj:
         meta["annotations"] = {
             k: v for k, v in annotations.items() if str(k).startswith("llmgw.io/")
         }
-    spec = pod.get("spec") or {}
-    for key in ("containers", "initContainers"):
-        for container in spec.get(key) or []:
-            if not isinstance(container, dict):
-                continue
-            for field in ("command", "args"):
-                if isinstance(container.get(field), list):
-                    container[field] = _masked_argv(container[field])
-            for env in container.get("env") or []:
-                if isinstance(env, dict) and "value" in env and env.get("name") not in keep_env:
-                    env["value"] = MASKED
+    for container in _containers(pod):
+        for field in ("command", "args"):
+            if isinstance(container.get(field), list):
+                container[field] = _masked_argv(container[field])
+        for env in container.get("env") or []:
+            if isinstance(env, dict) and "value" in env and env.get("name") not in keep_env:
+                env["value"] = MASKED
     return pod
+
+
+def _containers(pod: Obj) -> list[dict[str, Any]]:
+    spec = pod.get("spec") or {}
+    return [
+        c
+        for key in ("containers", "initContainers")
+        for c in (spec.get(key) or [])
+        if isinstance(c, dict)
+    ]
 
 
 def to_list(state: ClusterState) -> dict[str, Any]:

@@ -203,9 +203,20 @@ def test_a_saved_snapshot_and_every_file_rendered_from_it_hold_no_planted_secret
     saved = out / "snap.yaml"
     first = cli("-c", config, "discover", "--pods-from", source, "--save", saved, "-o", "json")
     assert first.code == 0, first.err
+    # Read as kubectl wrote it, the file is said to hold secrets: by name, never by value.
+    [note] = [n for n in json.loads(first.out)["notes"] if "in the clear" in n]
+    for name in ("env 'HF_TOKEN' in vllm/a-0", "args '--api-key'", "'--hf-token'", "1 more"):
+        assert name in note, note
+    assert "MODEL_ID" not in note and "4 value(s)" in note  # OPENAI_API_KEY=… is the fourth
+    assert "CANARY" not in first.out + first.err
+    leaked = cli("-c", config, "render", "--pods-from", source, "--stdout")
+    assert "warning: " in leaked.err and "in the clear" in leaked.err, leaked.err
+    assert "CANARY" not in leaked.out + leaked.err
     again = cli("-c", config, "discover", "--pods-from", saved, "-o", "json")
     assert json.loads(again.out)["models"] == json.loads(first.out)["models"]
-    assert cli("-c", config, "render", "--pods-from", saved, "--out", out / "values.yaml").code == 0
+    assert json.loads(again.out)["notes"] == []  # what --save wrote is masked: no warning
+    rendered = cli("-c", config, "render", "--pods-from", saved, "--out", out / "values.yaml")
+    assert rendered.code == 0 and "in the clear" not in rendered.err, rendered.err
     written = {p.name: p.read_text() for p in out.iterdir()}
     assert set(written) == {"snap.yaml", "values.yaml"}
     for name, text in written.items():
