@@ -34,6 +34,10 @@ class AddRequest:
     embedding: bool = False
     validate: bool = True
     dry_run: bool = False
+    #: To join a group (e.g. the same model in another region): its public name, share, priority.
+    model_name: str | None = None
+    weight: float | None = None
+    order: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,18 +80,29 @@ def locked(path: Path) -> Iterator[None]:
 
 def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
     section = "embedding" if request.embedding else "llm"
-    try:
-        BedrockModel(name=request.name, model=request.model_id)
+    given: dict[str, Any] = {
+        "name": request.name,
+        "model": request.model_id,
+        "model_name": request.model_name,
+        "weight": request.weight,
+        "order": request.order,
+    }
+    try:  # the config's own rules, before anything is read
+        BedrockModel(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
-        what, value = (
-            ("model name", request.name)
-            if error["loc"][0] == "name"
-            else ("model id", request.model_id)
-        )
+        field = str(error["loc"][0])
+        what = {"name": "model name NAME", "model": "model id MODEL_ID"}.get(field, f"--{field}")
+        what = what.replace("_", "-") if what.startswith("--") else what
+        value = given[field]
+        shown = excerpt(value) if isinstance(value, str) else configedit.number(value)
+        message = str(error["msg"]).removeprefix("Value error, ").replace("Input should", "must")
         raise InputError(
-            f"invalid {what} {excerpt(value)}: {str(error['msg']).removeprefix('Value error, ')}",
-            hint="give the name clients ask for and the Bedrock id, each non-empty on one line",
+            f"invalid {what} {shown}: {message}",
+            hint={
+                "name": "e.g. claude-sonnet-4; --model-name gives the group's public name",
+                "model": "give the id as `aws bedrock list-foundation-models` prints it",
+            }.get(field, "see `llmgw add-bedrock-model --help`"),
         ) from None
     from llmgw import bedrock
 
@@ -112,6 +127,9 @@ def add(request: AddRequest, check: Checker = aws_check) -> AddResult:
             request.name,
             request.model_id,
             region if region != current.bedrock.region else None,
+            request.model_name,
+            request.weight,
+            request.order,
         )
         new_text = configedit.add_bedrock_model(text, section, entry)
         try:

@@ -80,10 +80,13 @@ def is_profile_id(model_id: str) -> bool:
 def client(region: str | None) -> Any:
     """A Bedrock control-plane client; the region falls back to the AWS default chain."""
     import boto3
-    from botocore.exceptions import BotoCoreError, NoRegionError
+    from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
 
     try:
         session = boto3.session.Session()
+    except ProfileNotFound as exc:
+        raise _no_profile(str(exc.kwargs.get("profile", ""))) from None
+    try:
         chosen = region or session.region_name
         if not chosen:
             raise NoRegionError()
@@ -100,6 +103,24 @@ def client(region: str | None) -> Any:
         ) from None
     except BotoCoreError as exc:
         raise ExternalError(f"cannot create a Bedrock client: {exc}") from None
+
+
+def _no_profile(profile: str) -> InputError:
+    import os
+
+    import botocore.session
+
+    known = botocore.session.Session(profile=None).available_profiles
+    source = "AWS_PROFILE" if os.environ.get("AWS_PROFILE") == profile else "AWS_DEFAULT_PROFILE"
+    choices = (
+        f"use one of: {', '.join(known)} (aws configure list-profiles)"
+        if known
+        else f"create it with `aws configure --profile {profile}`"
+    )
+    return InputError(
+        f"AWS profile {profile!r} ({source}) is not in the AWS configuration",
+        hint=f"{choices}, unset {source}, or pass --no-validate to add without asking AWS",
+    )
 
 
 def _custom_endpoint() -> bool:

@@ -881,6 +881,21 @@ def add_bedrock_model(
     embedding: Annotated[
         bool, typer.Option("--embedding", help="Add to bedrock.embedding instead of bedrock.llm.")
     ] = False,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="The public name clients ask for; give an existing one to join its group "
+            "(e.g. the same model in a second region).",
+        ),
+    ] = None,
+    weight: Annotated[
+        float | None, typer.Option("--weight", help="Share of the group's traffic.")
+    ] = None,
+    order: Annotated[
+        int | None,
+        typer.Option("--order", help="Priority in the group: 1 first, higher when those fail."),
+    ] = None,
     validate: Annotated[
         bool,
         typer.Option("--validate/--no-validate", help="Check the id with AWS first (offline: no)."),
@@ -919,7 +934,16 @@ def add_bedrock_model(
         deploy_mod.preflight(settings, can_ask=sys.stdin.isatty())
     result = addmodel.add(
         addmodel.AddRequest(
-            _config_path(ctx, config), name, model_id, region, embedding, validate, dry_run
+            _config_path(ctx, config),
+            name,
+            model_id,
+            region,
+            embedding,
+            validate,
+            dry_run,
+            model_name,
+            weight,
+            order,
         )
     )
     err = out.err()

@@ -22,6 +22,31 @@ class Entry:
     model: str
     #: Only when it differs from bedrock.region.
     region: str | None = None
+    #: To join a group: its public name, share and priority.
+    model_name: str | None = None
+    weight: float | None = None
+    order: int | None = None
+
+    def fields(self) -> list[tuple[str, str | float]]:
+        """The keys the entry is written with, in the order a person writes them."""
+        given = [
+            ("name", self.name),
+            ("model", self.model),
+            ("region", self.region),
+            ("model_name", self.model_name),
+            ("weight", self.weight),
+            ("order", self.order),
+        ]
+        return [(k, v) for k, v in given if v is not None and v != ""]
+
+
+def _value(value: str | float, style: str | None = None) -> str:
+    return scalar(value, style) if isinstance(value, str) else number(value)
+
+
+def number(value: float) -> str:
+    """A number as a person writes it (``2``, not ``2.0``), which YAML reads back as that."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def scalar(value: str, style: str | None = None) -> str:
@@ -149,23 +174,17 @@ def _styles(neighbour: Any) -> dict[str, str | None]:
 
 def _flow_entry(entry: Entry, neighbour: Any) -> str:
     style = _styles(neighbour)
-    name = scalar(entry.name, style.get("name"))
-    model = scalar(entry.model, style.get("model"))
-    region = f", region: {scalar(entry.region)}" if entry.region else ""
-    return f"{{name: {name}, model: {model}{region}}}"
+    return "{" + ", ".join(f"{k}: {_value(v, style.get(k))}" for k, v in entry.fields()) + "}"
 
 
 def _item_lines(entry: Entry, dash_col: int, key_offset: int, neighbour: Any) -> list[str]:
     style = _styles(neighbour)
     pad = " " * dash_col
     gap = " " * max(1, key_offset - 1)
-    lines = [
-        f"{pad}-{gap}name: {scalar(entry.name, style.get('name'))}",
-        f"{pad}{' ' * key_offset}model: {scalar(entry.model, style.get('model'))}",
+    return [
+        f"{pad}{'-' + gap if i == 0 else ' ' * key_offset}{k}: {_value(v, style.get(k))}"
+        for i, (k, v) in enumerate(entry.fields())
     ]
-    if entry.region:
-        lines.append(f"{pad}{' ' * key_offset}region: {scalar(entry.region, style.get('region'))}")
-    return lines
 
 
 def _insert_flow(text: str, node: Any, item: str) -> str:

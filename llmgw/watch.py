@@ -186,6 +186,9 @@ class Controller:
         self.dirty_at: float | None = None
         self.last_resync = 0.0
         self.last_ok: float | None = None
+        #: Applies failed in a row (the gateway refused or did not answer): not ready, and the
+        #: next try backs off as a failed watch does.
+        self.apply_failures = 0
         self.last_upgrade = -1e12
         self.not_ready_since: dict[tuple[str, ...], float] = {}
         self.served: set[tuple[str, ...]] = set()
@@ -531,10 +534,20 @@ class Controller:
         try:
             done = self._apply(models, now)
         except LlmgwError as exc:
-            log.error("apply failed (%s): %s", type(exc).__name__, exc.message.splitlines()[0])
+            self.apply_failures += 1
+            delay = self._backoff(self.apply_failures)
+            log.error(
+                "apply failed (%s): %s; trying again in %.1f s",
+                type(exc).__name__,
+                exc.message.splitlines()[0],
+                delay,
+            )
             self.metrics.errors.labels("apply").inc()
-            self._mark_dirty(min(self.options.backoff_max, max(self.options.debounce, 1.0)))
+            self._mark_dirty(delay)
             return False
+        if self.apply_failures:
+            log.info("applied again after %d failed tries", self.apply_failures)
+            self.apply_failures = 0
         if done:
             by_key = {m.key: m for m in models}
             if self.last_ok is None:  # the first reconcile: what runs already is no news
@@ -684,6 +697,8 @@ class Controller:
     def ready(self) -> bool:
         """/readyz: the last list and reconcile succeeded recently, and the watches work."""
         if self.last_ok is None or not all(self._settled(e) for e in self.view.values()):
+            return False
+        if self.apply_failures:
             return False
         return self.clock() - self.last_ok <= max(2 * self.options.resync, 60.0)
 

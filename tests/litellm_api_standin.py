@@ -52,7 +52,8 @@ class Api:
     replicas: list[Replica] = field(default_factory=lambda: [Replica(), Replica()])
     #: Switch on with a name: router_in_file, not_live, no_db, store_off,
     #: fail_after (N writes succeed, then every write answers 500), and stale_list (the next N
-    #: lists come from a replica that has loaded no database row yet).
+    #: lists come from a replica that has loaded no database row yet), and refuse ({"GET
+    #: /model/info": 400}: that request answers that status).
     faults: dict[str, Any] = field(default_factory=dict)
     #: Every request as "METHOD path" (writes counted by tests and the benchmark).
     log: list[str] = field(default_factory=list)
@@ -116,6 +117,10 @@ class _Handler(loopback.JsonHandler):
             api.log.append(f"{self.command} {url.path}")
             if not self._authorized():
                 self._error(401, "Authentication Error, invalid proxy server token passed")
+                return
+            refused = (api.faults.get("refuse") or {}).get(f"{self.command} {url.path}")
+            if refused:
+                self._error(refused, "injected refusal")
                 return
             replica = api._replica()
             if self.command == "GET":

@@ -206,21 +206,29 @@ def test_a_name_yaml_would_read_as_a_number_is_quoted(cli: Cli, cfg: Path) -> No
 @pytest.mark.parametrize(
     ("name", "model", "said"),
     [
-        ("", "m.x", "invalid model name '': must be non-empty text on one line"),
+        ("", "m.x", "invalid model name NAME '': not a name clients can ask for"),
+        ("two\nlines", "m.x", "invalid model name NAME 'two\\nlines': not a name clients"),
+        ("  spaced  ", "m.x", "invalid model name NAME '  spaced  ': not a name clients"),
+        ("Claude Sonnet", "m.x", "invalid model name NAME 'Claude Sonnet': not a name"),
+        ("a/b", "m.x", "invalid model name NAME 'a/b': not a name clients can ask for"),
+        ("ok", " ", "invalid model id MODEL_ID ' ': must be non-empty text on one line"),
+        ("ok", "m.x --weight 0", "invalid --weight 0: must be greater than 0"),
+        ("ok", "m.x --order 0", "invalid --order 0: must be greater than or equal to 1"),
         (
-            "two\nlines",
-            "m.x",
-            "invalid model name 'two\\nlines': must be non-empty text on one line",
+            "ok",
+            "m.x --model-name  x",
+            "invalid --model-name ' x': starts or ends with a space, which",
         ),
-        ("ok", " ", "invalid model id ' ': must be non-empty text on one line"),
     ],
 )
 def test_bad_names_get_one_message(cli: Cli, cfg: Path, name: str, model: str, said: str) -> None:
     before = cfg.read_text()
-    result = cli("-c", cfg, "add-bedrock-model", name, model, "--no-validate")
+    model, *flags = model.split(" --", 1)  # "m.x --order 0": the id, then one flag
+    extra = ("--" + flags[0]).split(" ", 1) if flags else []
+    result = cli("-c", cfg, "add-bedrock-model", name, model, *extra, "--no-validate")
     assert result.code == 2
     lines = result.err.strip().splitlines()
-    assert lines[0] == f"error: {said}", result.err
+    assert lines[0].startswith(f"error: {said}"), result.err
     assert len(lines) == 2 and lines[1].startswith("hint: ")
     assert cfg.read_text() == before
 
@@ -251,6 +259,52 @@ def test_the_same_model_id_is_allowed_in_another_region(cli: Cli, cfg: Path) -> 
     models = config.load(cfg).bedrock.llm
     same = [(m.name, m.region) for m in models if m.model == "us.amazon.nova-premier-v1:0"]
     assert same == [("amazon-nova-premier", None), ("nova-premier-east", "us-east-1")]
+
+
+def test_the_same_model_in_a_second_region_joins_its_group_with_weight_and_order(
+    cli: Cli, cfg: Path
+) -> None:
+    """The multi-region Bedrock group: one public name, a second region at lower priority."""
+    result = cli(
+        "-c", cfg, "add-bedrock-model", "nova-premier-east", "us.amazon.nova-premier-v1:0",
+        "--region", "us-east-1", "--model-name", "bedrock/amazon-nova-premier",
+        "--weight", "0.5", "--order", "2", "--no-validate",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert (
+        "    - name: nova-premier-east\n      model: us.amazon.nova-premier-v1:0\n"
+        "      region: us-east-1\n      model_name: bedrock/amazon-nova-premier\n"
+        "      weight: 0.5\n      order: 2\n"
+    ) in cfg.read_text()
+    loaded = config.load(cfg)
+    from llmgw import desired
+
+    group = [
+        (e["name"], e["litellm_params"]["aws_region_name"], e["litellm_params"].get("order"))
+        for e in desired.model_entries(loaded, [])
+        if e["public_name"] == "bedrock/amazon-nova-premier"
+    ]
+    assert group == [
+        ("amazon-nova-premier", "us-west-2", None),
+        ("nova-premier-east", "us-east-1", 2),
+    ]
+
+
+def test_a_missing_aws_profile_gets_a_hint_and_changes_nothing(
+    cli: Cli, cfg: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "aws-config").write_text("[profile dev]\nregion = us-west-2\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_PROFILE", "prod")
+    before = cfg.read_bytes()
+    result = cli("-c", cfg, "add-bedrock-model", "gpt-oss-20b", "openai.gpt-oss-20b-1:0")
+    assert result.code == 2, result.err
+    assert result.err.splitlines() == [
+        "error: AWS profile 'prod' (AWS_PROFILE) is not in the AWS configuration",
+        "hint: use one of: dev (aws configure list-profiles), unset AWS_PROFILE, or pass "
+        "--no-validate to add without asking AWS",
+    ]
+    assert cfg.read_bytes() == before
 
 
 def test_a_mistyped_region_is_refused_offline_with_no_validate_too(cli: Cli, cfg: Path) -> None:

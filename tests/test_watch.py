@@ -574,3 +574,50 @@ def test_a_labelled_model_whose_pods_go_notready_keeps_its_place_for_the_grace(
         assert "vllm/llama" in names(world.api)
         wait_until(lambda: "vllm/llama" not in names(world.api))
         assert time.monotonic() - start >= 3.0
+
+
+def test_a_gateway_refusing_an_endpoint_for_30_s_is_backed_off_not_fatal(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway answers 400 where llmgw reads its models for 30 s: the controller logs it,
+    keeps trying with capped back-off, says not ready, and is in step within one back-off
+    (plus the debounce) of the gateway answering again."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+
+    def readyz() -> int:
+        try:
+            return int(urllib.request.urlopen(url + "/readyz", timeout=5).status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    with caplog.at_level(logging.INFO, logger="llmgw.watch"), world.controller() as c:
+        server = serve_health(c, f"127.0.0.1:{port}")
+        try:
+            steady(world)
+            wait_until(c.ready)
+            world.api.faults["refuse"] = {"GET /model/info": 400}
+            world.cluster.put(pod("b-0", "vllm", {"app": "b"}))  # a change it cannot apply yet
+            wait_until(lambda: readyz() == 503, timeout=5)
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                asked = world.api.log.count("GET /model/info")
+                time.sleep(2)
+                assert readyz() == 503
+                assert world.api.log.count("GET /model/info") > asked  # alive, still trying
+                assert urllib.request.urlopen(url + "/healthz", timeout=5).status == 200
+            assert "vllm/b" not in names(world.api)
+            world.api.faults.clear()
+            took = wait_until(lambda: "vllm/b" in names(world.api))
+            bound = 1.5 * world.options.backoff_max + world.options.debounce
+            assert took <= bound + 1.0, (took, bound)  # one back-off, not one grown for 30 s
+            wait_until(lambda: readyz() == 200, timeout=5)
+        finally:
+            server.shutdown()
+    failed = [r.getMessage() for r in caplog.records if "apply failed" in r.getMessage()]
+    assert failed and "/model/info" in failed[0] and "400" in failed[0], failed[:1]
+    assert any("applied again after" in r.getMessage() for r in caplog.records)

@@ -21,6 +21,8 @@ from llmgw.selector import LABEL_KEY, LABEL_VALUE, Selector, SelectorError
 from llmgw.selector import parse as parse_selector
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: A Bedrock model's name, part of the public name ``bedrock/<name>``.
+MODEL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._:-]{0,126}[A-Za-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Printable text on one line: names and ids end up in YAML, URLs and HTTP headers.
 ONE_LINE = re.compile(r"^[^\x00-\x1f\x7f\u2028\u2029\x85]+$")
@@ -376,6 +378,8 @@ class Routing(Strict):
     @field_validator("model_name")
     @classmethod
     def _public(cls, value: str | None) -> str | None:
+        if value is not None and value != value.strip():
+            raise ValueError("starts or ends with a space, which clients would have to send too")
         return None if value is None else _one_line(value)
 
     def routing_params(self) -> dict[str, Any]:
@@ -386,7 +390,8 @@ class Routing(Strict):
 
 class BedrockModel(Routing):
     name: str
-    """The model's name in this config; the public name is `bedrock/<name>` by default."""
+    """The model's name in this config; the public name is `bedrock/<name>` by default, so
+    letters, digits, `.`, `-`, `_` and `:` (no space, no `/`)."""
     model: str
     """Bedrock model id or cross-region inference profile id (e.g. `us.amazon.nova-pro-v1:0`)."""
     region: str | None = None
@@ -398,7 +403,18 @@ class BedrockModel(Routing):
     `aws_region_name`.
     """
 
-    @field_validator("name", "model")
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not MODEL_NAME.match(value):
+            raise ValueError(
+                "not a name clients can ask for (bedrock/NAME): use "
+                "letters, digits, '.', '-', '_' or ':', starting and ending with a letter or "
+                "digit (no space, no '/'); set model_name: for another public name"
+            )
+        return value
+
+    @field_validator("model")
     @classmethod
     def _text(cls, value: str) -> str:
         return _one_line(value)
