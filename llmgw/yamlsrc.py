@@ -56,7 +56,8 @@ def load(text: str, path: Path) -> Any:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        raise InputError(_marked_message(path, exc), hint="fix the YAML there") from None
+        message, hint = _marked_message(path, exc, text)
+        raise InputError(message, hint=hint) from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML: {exc}") from None
 
@@ -257,12 +258,38 @@ def _loader() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _marked_message(path: Path, exc: Any) -> str:
+def _marked_message(path: Path, exc: Any, text: str) -> tuple[str, str]:
+    """The parser's complaint at its place; a tab where YAML wants spaces said as such (the
+    parser calls it "a character that cannot start any token")."""
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
     if mark is None:
-        return f"{path}: {problem}"
-    return f"{path}:{mark.line + 1}:{mark.column + 1}: {problem}"
+        return f"{path}: {problem}", "fix the YAML there"
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "\t" in line[: mark.column + 1] and not line[: mark.column].strip(" \t"):
+        column = line.index("\t") + 1
+        return (
+            f"{path}:{mark.line + 1}:{column}: a tab indents this line; YAML indents with "
+            "spaces only",
+            "replace the tab with spaces (as many as the lines around it use)",
+        )
+    return f"{path}:{mark.line + 1}:{mark.column + 1}: {problem}", "fix the YAML there"
+
+
+def node_at(root: Any, loc: Sequence[str | int]) -> Any:
+    """The composed node at ``loc``, or None when the file has no such place."""
+    node = root
+    for part in loc:
+        if node is None:
+            return None
+        if isinstance(part, int) and node.id == "sequence" and part < len(node.value):
+            node = node.value[part]
+        elif isinstance(part, str) and node.id == "mapping":
+            node = next((v for k, v in node.value if k.id == "scalar" and k.value == part), None)
+        else:
+            return None
+    return node
 
 
 def position(text: str, loc: Sequence[str | int], root: Any = None) -> tuple[int, int] | None:

@@ -121,7 +121,11 @@ def test_failed_render_leaves_the_old_file(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "v.yaml"
     out.write_text("previous\n")
     result = cli("render", "-c", cfg, "--pods-from", CLUSTER, "--out", out)
-    assert result.code == 2 and "model_list is empty" in result.err
+    assert result.code == 2, result.err
+    assert result.err.startswith(
+        f"error: none of the 1 models {cfg} names is served now, and the LiteLLM proxy does "
+        "not start without one\nhint: see why with `llmgw discover`"
+    )  # the cluster's state, not the template, is why
     assert out.read_text() == "previous\n"
     assert sorted(os.listdir(tmp_path)) == ["config.yaml", "v.yaml"]  # no temp file left
 

@@ -87,8 +87,35 @@ def test_wrong_type_names_the_item(write: Write) -> None:
     message = load_error(
         write, "models:\n  vllm:\n    - name: a\n    - name: b\n      port: eighty\n"
     )
-    assert "config.yaml:5:7: models.vllm[1].port:" in message
-    assert "integer" in message
+    assert "config.yaml:5:7: models.vllm[1].port: must be a whole number (got 'eighty')" in message
+    assert "without quotes" not in message  # there were none
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("gateway:\n\treplicas: 2\n", "2:1: a tab indents this line; YAML indents with spaces"),
+        ("gateway:\n  replicas: 2\n  \tport: 3\n", "3:3: a tab indents this line"),
+        (
+            "secrets:\n  master_key: LITELLM_MASTER_KEY\n",
+            "2:3: secrets.master_key: must be a mapping (key: value lines, or {key: value}); "
+            "name where the secret is",
+        ),
+        ('gateway:\n  replicas: "2"\n', "(got '2'); write the number without quotes"),
+        ("bedrock: 3\n", "1:1: bedrock: must be a mapping (key: value lines, or {key: value})"),
+    ],
+)
+def test_messages_are_in_the_words_of_the_file(write: Write, text: str, said: str) -> None:
+    message = load_error(write, text)
+    assert said in message, message
+    assert "instance of" not in message and "cannot start any token" not in message
+
+
+def test_a_section_with_every_entry_commented_out_is_empty(write: Write) -> None:
+    cfg = config.load(
+        write("config.yaml", "models:\n#  vllm:\n#    - name: a\nbedrock:\ndiscover:\n")
+    )
+    assert list(cfg.deployments()) == [] and cfg.discover == []
 
 
 def test_name_a_label_cannot_hold(write: Write) -> None:
@@ -180,7 +207,7 @@ def test_resolve_secret_names_the_variable_not_a_value() -> None:
 
 def test_yaml_boolean_where_a_name_belongs_says_to_quote(write: Write) -> None:
     message = load_error(write, "models:\n  vllm:\n    - name: off\n")
-    assert "models.vllm[0].name: Input should be a valid string (got False); quote it" in message
+    assert "models.vllm[0].name: must be text (got False); quote it" in message
 
 
 @pytest.mark.parametrize(
@@ -266,22 +293,22 @@ router:
         (
             ("    - name: llama\n", "    - name: llama\n      weight: 0\n"),
             ":9:7: models.vllm[0].weight:",
-            "Input should be greater than 0",
+            "must be greater than 0",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      weight: lots\n"),
             ":9:7: models.vllm[0].weight:",
-            "Input should be a valid number",
+            "must be a number",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      order: 0\n"),
             ":9:7: models.vllm[0].order:",
-            "Input should be greater than or equal to 1",
+            "must be greater than or equal to 1",
         ),
         (
             ("    - name: llama\n", "    - name: llama\n      order: 1.5\n"),
             ":9:7: models.vllm[0].order:",
-            "Input should be a valid integer",
+            "must be a whole number",
         ),
         (
             (
@@ -294,7 +321,7 @@ router:
         (
             ("router:\n", "router:\n  routing_strategy: round-robin\n"),
             ":12:3: router.routing_strategy:",
-            "Input should be 'simple-shuffle', 'least-busy'",
+            "must be 'simple-shuffle', 'least-busy'",
         ),
         (
             ("  fallbacks:\n", "  fallback:\n"),
@@ -349,7 +376,7 @@ def test_bedrock_models_need_a_region(write: Write) -> None:
 
 def test_a_date_where_a_boolean_goes_is_said_in_the_users_words(write: Write) -> None:
     message = load_error(write, "models:\n  vllm:\n    - name: a\n      deploy: 2001-12-14\n")
-    assert "deploy: Input should be a valid boolean (got the date 2001-12-14)" in message
+    assert "deploy: must be true or false (got the date 2001-12-14)" in message
     assert "datetime" not in message
 
 
@@ -377,21 +404,21 @@ def test_an_explicit_tag_the_text_does_not_fit_is_a_line_not_a_crash(
     [
         (
             "gateway: {replicas: yes}\n",
-            "gateway.replicas: Input should be a valid integer (got True); YAML reads yes/no/on/off",
+            "gateway.replicas: must be a whole number (got True); YAML reads yes/no/on/off",
         ),
         (
             "router: {num_retries: true}\n",
-            "router.num_retries: Input should be a valid integer (got True)",
+            "router.num_retries: must be a whole number (got True)",
         ),
         (
             "router: {timeout: '30'}\n",
-            "router.timeout: Input should be a valid number (got '30'); write the number without quotes",
+            "router.timeout: must be a number (got '30'); write the number without quotes",
         ),
         (
             'models: {vllm: [{name: a, deploy: "no"}]}\n',
-            "models.vllm[0].deploy: Input should be a valid boolean (got 'no'); write true or false, without quotes",
+            "models.vllm[0].deploy: must be true or false (got 'no'); write true or false, without quotes",
         ),
-        ("gateway: {cache: 1}\n", "gateway.cache: Input should be a valid boolean (got 1)"),
+        ("gateway: {cache: 1}\n", "gateway.cache: must be true or false (got 1)"),
     ],
 )
 def test_types_are_what_they_say_with_no_coercion(write: Write, text: str, said: str) -> None:

@@ -222,11 +222,11 @@ def test_hostile_bedrock_name_and_params(write: Write) -> None:
     cfg = config.load(
         write(
             "c.yaml",
-            'bedrock:\n  region: us-west-2\n  llm:\n    - name: "n: {{ x }} # y"\n      model: "m\'\\"#"\n      litellm_params: {"rpm: 1": "a\\nb"}\n',
+            'bedrock:\n  region: us-west-2\n  llm:\n    - name: n\n      model_name: "n: {{ x }} # y"\n      model: "m\'\\"#"\n      litellm_params: {"rpm: 1": "a\\nb"}\n',
         )
     )
     entry = model_list(render.render(TEMPLATE, integration.build(cfg, [], {}), "c"))[0]
-    assert entry["model_name"] == "bedrock/n: {{ x }} # y"
+    assert entry["model_name"] == "n: {{ x }} # y"
     assert entry["litellm_params"]["model"] == "bedrock/m'\"#"
     assert entry["litellm_params"]["rpm: 1"] == "a\nb"
 

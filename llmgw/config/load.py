@@ -22,6 +22,12 @@ from llmgw.engines import ENGINE_NAMES
 from llmgw.errors import InputError
 from llmgw.redact import excerpt, one_line
 
+#: Top-level keys that hold a mapping or a list of entries: ``key:`` with nothing is "none".
+SECTIONS = frozenset(
+    {"gateway", "bedrock", "models", "discover", "router", "o11y", "secrets"}
+    | {"litellm_settings", "general_settings"}
+)
+
 
 def load(path: Path) -> Config:
     """Read and validate ``path``; every problem is an InputError naming file:line:col."""
@@ -47,7 +53,12 @@ def parse(text: str, path: Path) -> Config:
             hint="pass the config it was rendered from with -c (its header names it)",
         )
     # Top-level `x-…` keys hold YAML anchors to reuse (as in Compose files); llmgw ignores them.
-    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    # A section left with nothing under it (every entry commented out) is an empty section.
+    data = {
+        k: v
+        for k, v in data.items()
+        if not (isinstance(k, str) and k.startswith("x-")) and not (v is None and k in SECTIONS)
+    }
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -167,7 +178,7 @@ def _describe(err: Mapping[str, Any], text: str, path: Path, root: Any) -> str:
     elif kind == "missing":
         message = "is required"
     else:
-        message = one_line(str(err["msg"]).removeprefix("Value error, "))
+        message = _in_words(kind, one_line(str(err["msg"]).removeprefix("Value error, ")))
         if "input" in err and kind.endswith("_type") and not _secret_path(loc):
             message += f" (got {_as_written(err['input'])})"
             if kind == "string_type" and isinstance(err["input"], bool | int | float):
@@ -176,7 +187,7 @@ def _describe(err: Mapping[str, Any], text: str, path: Path, root: Any) -> str:
                 message += "; write true or false, without quotes"
             elif kind in ("int_type", "float_type") and isinstance(err["input"], bool):
                 message += "; YAML reads yes/no/on/off and true/false as booleans: write a number"
-            elif kind in ("int_type", "float_type") and isinstance(err["input"], str):
+            elif kind in ("int_type", "float_type") and _quoted(root, err["loc"]):
                 message += "; write the number without quotes"
         if _secret_path(loc) and kind in ("model_type", "model_attributes_type", "dict_type"):
             message += (
@@ -184,6 +195,30 @@ def _describe(err: Mapping[str, Any], text: str, path: Path, root: Any) -> str:
                 "never the value"
             )
     return f"{where}: {key_path}: {message}"
+
+
+#: pydantic's phrases for a wrong type, in the words of a YAML file.
+_TYPE_WORDS = {
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list (- item lines, or [a, b])",
+    "dict_type": "must be a mapping (key: value lines, or {key: value})",
+    "model_type": "must be a mapping (key: value lines, or {key: value})",
+    "model_attributes_type": "must be a mapping (key: value lines, or {key: value})",
+}
+
+
+def _in_words(kind: str, message: str) -> str:
+    return _TYPE_WORDS.get(kind) or message.replace("Input should be", "must be")
+
+
+def _quoted(root: Any, loc: Sequence[Any]) -> bool:
+    node = yamlsrc.node_at(root, _clean_loc(loc))
+    return node is not None and node.id == "scalar" and node.style in ("'", '"')
 
 
 def _clean_loc(loc: Sequence[Any]) -> tuple[str | int, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw import files, helm, integration, yamlout, yamlsrc
+from llmgw import desired, files, helm, integration, yamlout, yamlsrc
 from llmgw import gateway as gateway_mod
 from llmgw import render as render_mod
 from llmgw.config import Config
@@ -55,6 +55,32 @@ class Rendered:
         return model_names(self.values)
 
 
+def _nothing_served(state: DesiredState, config_path: Path) -> InputError:
+    """No model to route: the proxy would not start. Said of the config or of the cluster,
+    whichever it is (the template is never the cause)."""
+    known = desired.deployments(state.config, state.models)
+    if not known and not state.config.discover:
+        return InputError(
+            f"{config_path} configures no model, and the LiteLLM proxy does not start without one",
+            hint="add one: `llmgw add-bedrock-model NAME MODEL_ID`, an entry under models:, "
+            "or a discover: rule",
+        )
+    if not known:
+        return InputError(
+            f"{config_path} lists no model and its discover: rules found none, and the LiteLLM "
+            "proxy does not start without one",
+            hint="see what the rules select with `llmgw discover`, or add a Bedrock model",
+        )
+    off = sum(1 for d in known if not d.model.deploy)
+    said = f" ({off} with deploy: false)" if off else ""
+    return InputError(
+        f"none of the {len(known)} models {config_path} names is served now{said}, and the "
+        "LiteLLM proxy does not start without one",
+        hint="see why with `llmgw discover`: a self-hosted model is served once a pod of it "
+        "is Ready; a Bedrock model with deploy: true always is",
+    )
+
+
 def render(
     state: DesiredState,
     config_path: Path,
@@ -70,6 +96,8 @@ def render(
     the chart and version a deploy really uses (``--chart``, ``--chart-version``), for the
     header."""
     config = state.config
+    if not state.entries and config.gateway.model_source != "api":
+        raise _nothing_served(state, config_path)
     unset = integration.unset_secret_vars(config, env)
     if placeholders and unset:
         env = {**env, **{var: f"(unset {var})" for _name, var, _path in unset}}
