@@ -211,6 +211,16 @@ def test_the_documented_rights_and_nothing_more(kube: Kube, tmp_path: Path, mode
     assert not who.can("delete", "pods", models)
     assert not who.can("update", "leases", models)
     assert not who.can("create", "services", models, "proxy")
+    # --probe's right is not in the cluster-wide read: only where docs/rbac-probe.yaml is applied.
+    assert not who.can("get", "services", models, "proxy")
+    probe = [
+        {**d, "metadata": {**d["metadata"], "namespace": models}}
+        for d in yaml.safe_load_all((REPO / "docs/rbac-probe.yaml").read_text())
+    ]
+    create(kube.admin(), *bound_to(probe, who.name, GATEWAY_NS, f"-{who.name}"))
+    assert who.can("get", "services", models, "proxy")
+    assert not who.can("get", "services", "default", "proxy")
+    assert not who.can("create", "services", models, "proxy")
 
 
 def test_discover_with_the_documented_rights(
@@ -435,3 +445,18 @@ def test_the_controller_chart_roles_are_enough_for_the_controller(
                   "resourceAttributes": {"verb": "get", "resource": "secrets", "namespace": models}}},
     )  # fmt: skip
     assert review["status"].get("allowed") is not True
+
+
+def test_probe_without_docs_rbac_probe_says_which_file_grants_it(
+    kube: Kube, tmp_path: Path, models: str, cli: Cli
+) -> None:
+    """The real authorizer refuses the services proxy before any engine is dialled."""
+    who = identity(kube, tmp_path, rbac_docs("discover"))
+    cfg = config(tmp_path, models)
+    result = cli("-c", cfg, "discover", "--probe", "--kubeconfig", who.kc, "-o", "json")
+    assert result.code == 0, result.err
+    said = result.out + result.err
+    assert (
+        f"403 Forbidden: cannot get services/proxy in namespace {models} "
+        f"(kubectl apply -n {models} -f docs/rbac-probe.yaml)"
+    ) in said, said

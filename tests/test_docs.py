@@ -43,7 +43,7 @@ def _table_rights() -> set[tuple[str, str, str]]:
     table = text[text.index("| verb | resource | why |") :].split("\n\n")[0]
     for line in table.splitlines()[2:]:
         verbs, resources, _why = (c.strip() for c in line.strip("|").split("|"))
-        scope = "namespace" if "(gateway namespace" in resources else "cluster"
+        scope = "namespace" if " namespace" in resources.partition("(")[2] else "cluster"
         names = resources.split("(")[0]
         for verb in verbs.split(","):
             for resource in names.split(","):
@@ -52,7 +52,12 @@ def _table_rights() -> set[tuple[str, str, str]]:
 
 
 def test_the_rbac_table_says_exactly_what_the_yaml_grants() -> None:
-    docs = [d for d in yaml.safe_load_all((REPO / "docs/rbac.yaml").read_text()) if d]
+    docs = [
+        d
+        for name in ("rbac.yaml", "rbac-probe.yaml")
+        for d in yaml.safe_load_all((REPO / "docs" / name).read_text())
+        if d
+    ]
     granted = {
         (verb, resource, "namespace" if d["kind"] == "Role" else "cluster")
         for d in docs
@@ -69,3 +74,11 @@ def test_no_secret_right_reaches_past_the_gateway_namespace() -> None:
     for d in docs:
         if d["kind"] == "ClusterRole":
             assert not [r for r in d["rules"] if "secrets" in r["resources"]], d["metadata"]
+
+
+def test_services_proxy_is_never_granted_cluster_wide() -> None:
+    """It reaches any HTTP path of any Service: a Role per namespace only."""
+    for name in ("rbac.yaml", "rbac-probe.yaml"):
+        for d in yaml.safe_load_all((REPO / "docs" / name).read_text()):
+            if d and d["kind"] == "ClusterRole":
+                assert not [r for r in d["rules"] if "services/proxy" in r["resources"]], name

@@ -145,6 +145,11 @@ def _probe_one(cluster: Cluster, target: ProbeTarget, timeout: float) -> ProbeAn
     )
     try:
         data: Any = Ask(cluster, target.namespace).get(path, timeout=timeout)
+    except Forbidden:  # --probe's right is granted per namespace, apart from the read
+        return ProbeAnswer(
+            problem=f"403 Forbidden: cannot get services/proxy in namespace {target.namespace} "
+            f"(kubectl apply -n {target.namespace} -f docs/rbac-probe.yaml)"
+        )
     except (ListFailed, ExternalError) as exc:
         return ProbeAnswer(problem=str(exc.args[0] if exc.args else exc).split(": ", 1)[-1])
     except ValueError:
