@@ -16,6 +16,7 @@ same pods.
 from __future__ import annotations
 
 import difflib
+import enum
 import math
 import shlex
 from collections import Counter
@@ -58,6 +59,28 @@ FAILING_WAIT_REASONS = frozenset(
 )
 
 
+class Absence(enum.Enum):
+    """Why a model has no Ready pod, as a decision reads it (``reason`` is for people).
+
+    Only ``NOT_READY`` may come back by itself soon (a pod starting, a probe failing for a
+    while): the controller keeps such a model in place for its grace. The others mean there
+    is nothing to route to.
+    """
+
+    #: At least one pod is Ready.
+    NONE = "none"
+    #: Some pod is there and may become Ready (starting, probe failing, crash-looping).
+    NOT_READY = "not ready"
+    #: Every pod is going or cannot be reached: terminating, or Ready without an IP.
+    GONE = "gone"
+    #: No pod matches.
+    NO_PODS = "no pods"
+    #: Its namespace does not exist.
+    NO_NAMESPACE = "no namespace"
+    #: Its namespace could not be listed.
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class DiscoveredModel:
     engine: str
@@ -70,8 +93,10 @@ class DiscoveredModel:
     api_base: str
     served_name: str
     service: str | None
-    #: Why the model is not ready; empty when it is.
+    #: Why the model is not ready, in words; empty when it is.
     reason: str = ""
+    #: Why the model is not ready, for decisions.
+    absence: Absence = Absence.NONE
     notes: tuple[str, ...] = field(default=())
     #: The name clients ask for (``vllm/<name>`` by default).
     public_name: str = ""
@@ -114,11 +139,26 @@ class DiscoveredModel:
 
 
 def pod_readiness(pod: Obj) -> tuple[bool, str]:
-    """Whether a pod can take traffic now, and if not, the reason a user can act on.
+    """Whether a pod can take traffic now, and if not, the reason a user can act on."""
+    absence, reason = pod_state(pod)
+    return absence is Absence.NONE, reason
 
-    Ready means phase Running, condition Ready=True, no deletionTimestamp and a pod IP. Seeing
-    the pod's name is not enough: a crash-looping pod is listed like a healthy one.
+
+def pod_state(pod: Obj) -> tuple[Absence, str]:
+    """A pod's readiness: NONE (Ready), NOT_READY (may become Ready) or GONE, and why.
+
+    Ready means phase Running, condition Ready=True (not Unknown, not missing), no
+    deletionTimestamp and a pod IP. Seeing the pod's name is not enough: a crash-looping pod
+    is listed like a healthy one.
     """
+    ok, reason = _pod_readiness(pod)
+    if ok:
+        return Absence.NONE, ""
+    gone = reason in ("terminating", "no pod IP")
+    return (Absence.GONE if gone else Absence.NOT_READY), reason
+
+
+def _pod_readiness(pod: Obj) -> tuple[bool, str]:
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
     if meta.get("deletionTimestamp"):
@@ -324,8 +364,10 @@ def find(config: Config, state: ClusterState) -> Findings:
     index = _LabelIndex(state.pods, _labels)
     services = {ns: _ServiceIndex(svcs) for ns, svcs in state.services.items()}
     listed: list[DiscoveredModel] = []
+    selectors: list[Mapping[str, str]] = []
     claimed: dict[int, int] = {}  # id(pod) → the listed model that has it
     for engine, _index, model in config.models.by_engine():
+        selectors.append(model.selector_labels())
         namespace = model_namespace(engine, model)
         pods = index.matching(namespace, model.selector_labels())
         for pod in pods:
@@ -341,7 +383,7 @@ def find(config: Config, state: ClusterState) -> Findings:
         note = f"also selected by {named}: this models entry wins"
         listed[i] = replace(listed[i], notes=(*listed[i].notes, note))
     suggestions = _Suggestions(state)
-    listed = [suggestions.apply(m) for m in listed]
+    listed = [suggestions.apply(m, sel) for m, sel in zip(listed, selectors, strict=True)]
     reports += _unselected(state, taken, set(wanted(config)))
     return Findings([*listed, *by_rules], reports)
 
@@ -359,7 +401,8 @@ def _model(
     services: Mapping[str, _ServiceIndex],
 ) -> DiscoveredModel:
     """What a model's pods say: ready or why not, where its Service is, what it serves."""
-    verdicts = [pod_readiness(p) for p in pods]
+    states = [pod_state(p) for p in pods]
+    verdicts = [(absence is Absence.NONE, why) for absence, why in states]
     ready_pods = [p for p, (ok, _) in zip(pods, verdicts, strict=True) if ok]
 
     svc = _find_service(
@@ -396,16 +439,21 @@ def _model(
         served = names[0] if names else _first_served(engine, waiting)
     served = served or model.name
 
+    absence = Absence.NONE
     if ready_pods:
         reason = ""
     elif namespace in state.failed_namespaces:
-        reason = f"unknown: listing namespace {namespace} failed"
+        absence, reason = Absence.UNKNOWN, f"unknown: listing namespace {namespace} failed"
     elif state.namespaces is not None and namespace not in state.namespaces:
-        reason = f"namespace {namespace} missing"
+        absence, reason = Absence.NO_NAMESPACE, f"namespace {namespace} missing"
     elif not pods:
         labels = ",".join(f"{k}={v}" for k, v in model.selector_labels().items())
-        reason = f"no pods match {labels} in namespace {namespace}"
+        absence, reason = Absence.NO_PODS, f"no pods match {labels} in namespace {namespace}"
     else:
+        # One pod that may still become Ready is enough to wait for, whatever the order the
+        # pods are listed in (a Recreate rollout: the old pod terminating, the new one starting).
+        coming = any(a is Absence.NOT_READY for a, _ in states)
+        absence = Absence.NOT_READY if coming else Absence.GONE
         counts = Counter(why for _, why in verdicts)
         reason = ", ".join(
             why if n == len(pods) else f"{why} ({n}/{len(pods)} pods)" for why, n in counts.items()
@@ -422,6 +470,7 @@ def _model(
         served_name=served,
         service=service,
         reason=reason,
+        absence=absence,
         notes=tuple(notes),
         guessed_address=guessed,
     )
@@ -621,8 +670,10 @@ class _Suggestions:
             self.spelt[namespace] = {_spelling(n): n for n in reversed(names)}
         return names
 
-    def apply(self, m: DiscoveredModel) -> DiscoveredModel:
-        if not m.reason.startswith("no pods match app="):
+    def apply(self, m: DiscoveredModel, selector: Mapping[str, str]) -> DiscoveredModel:
+        """A listed model with no pod, picked by the default ``app=<name>``: the name the
+        pods there carry that is spelt like it."""
+        if m.absence is not Absence.NO_PODS or selector != {"app": m.name}:
             return m
         names = self._of(m.namespace)
         same = self.spelt[m.namespace].get(_spelling(m.name))

@@ -25,12 +25,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from llmgw import config as config_mod
-from llmgw import desired, discovery, targets
+from llmgw import desired, discovery, grace, targets
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import InputError, LlmgwError
 from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget
@@ -38,11 +38,8 @@ from llmgw.targets import base
 
 log = logging.getLogger("llmgw.watch")
 
-#: Reasons that mean the pods are gone, not merely unready: removed without grace.
 #: Failed verifications in a row before a name is logged as down (once).
 VERIFY_FAILS = 3
-
-_GONE = ("no pods match", "terminating", "no pod IP", "namespace ", "unknown: listing")
 
 
 @dataclass(frozen=True)
@@ -424,35 +421,21 @@ class Controller:
         )
 
     def desired(self, models: list[DiscoveredModel], now: float) -> list[DiscoveredModel]:
-        """Models with the grace applied: all-NotReady ones keep their place for a while."""
-        out = []
-        for m in models:
-            key = m.key
-            if m.ready or not m.deploy:
-                self.not_ready_since.pop(key, None)
-                out.append(m)
-                continue
-            gone = any(m.reason.startswith(g) for g in _GONE)
-            if key not in self.served or gone:
-                self.not_ready_since.pop(key, None)
-                out.append(m)
-                continue
-            since = self.not_ready_since.setdefault(key, now)
-            left = self.options.grace - (now - since)
-            if left > 0:
-                log.info(
-                    "keeping %s for %.0f s more: %d/%d ready, %s",
-                    m.public_name,
-                    left,
-                    m.ready_replicas,
-                    m.replicas,
-                    m.reason,
-                )
-                self._mark_dirty(left + 0.05)
-                out.append(replace(m, ready=True, notes=(*m.notes, f"in grace: {m.reason}")))
-            else:
-                out.append(m)
-        return out
+        """Models with the grace applied (``grace.hold``): the kept ones are logged."""
+        held = grace.hold(models, self.served, self.not_ready_since, self.options.grace, now)
+        self.not_ready_since = held.since
+        for m, left in held.kept:
+            log.info(
+                "keeping %s for %.0f s more: %d/%d ready, %s",
+                m.public_name,
+                left,
+                m.ready_replicas,
+                m.replicas,
+                m.reason,
+            )
+        if held.wake_in is not None:
+            self._mark_dirty(held.wake_in + 0.05)
+        return held.models
 
     def _pods_signature(self, ns: str) -> tuple[tuple[str, str], ...]:
         """Which pods a namespace has, and their IPs: a probe is asked again when it changes."""

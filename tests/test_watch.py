@@ -418,6 +418,27 @@ def test_a_terminating_pod_s_model_is_removed_at_once(world: World) -> None:
         assert time.monotonic() - start < 3.0  # the grace is 3 s: not waited out
 
 
+@pytest.mark.parametrize("order", ["old pod first", "new pod first"])
+def test_a_rollout_replacing_the_only_pod_keeps_the_model_for_the_grace(
+    world: World, order: str
+) -> None:
+    """A Recreate rollout: the old pod terminating, the new one not Ready yet. Whichever the
+    list gives first, the model keeps its place for the grace (3 s), then goes."""
+    with world.controller():
+        steady(world)
+        start = time.monotonic()
+        with world.cluster.lock:
+            world.cluster.put(pod("a-0", "vllm", {"app": "a"}, state="terminating"))
+            world.cluster.put(pod("a-1", "vllm", {"app": "a"}, state="notready"))
+            if order == "new pod first":  # as a fresh list gives it: a 410, then the list
+                world.cluster.pods["vllm"].reverse()
+                world.cluster.compact()
+        time.sleep(1.5)
+        assert "vllm/a" in names(world.api)  # not dropped at once
+        wait_until(lambda: "vllm/a" not in names(world.api))
+        assert time.monotonic() - start >= 3.0
+
+
 def test_probe_asks_when_the_pods_change_not_on_every_reconcile(world: World) -> None:
     models = {"object": "list", "data": [{"id": "a"}]}
     world.cluster.proxy["vllm/a:8000/v1/models"] = (200, models)
