@@ -65,7 +65,7 @@ class DesiredState:
         """The public names the gateway serves from its own deployments, each once."""
         return list(dict.fromkeys(str(e["public_name"]) for e in self.entries))
 
-    def removal_reasons(self, names: Iterable[str]) -> dict[str, str]:
+    def removal_reasons(self, names: Iterable[str]) -> dict[str, Removal]:
         """Why each public name is missing from this state, in words a user can act on."""
         return removal_reasons(self.config, self.models, names)
 
@@ -209,9 +209,21 @@ def litellm_model(provider: str, served_name: str) -> str:
     return f"{provider}/{served_name}"
 
 
+class Removal(str):
+    """Why a served name would go, in words; ``renamed`` when it is there under a new name
+    (a decision reads the flag, never the words)."""
+
+    renamed: bool
+
+    def __new__(cls, why: str, renamed: bool = False) -> Removal:
+        out = super().__new__(cls, why)
+        out.renamed = renamed
+        return out
+
+
 def removal_reasons(
     config: Config, models: Sequence[DiscoveredModel], names: Iterable[str]
-) -> dict[str, str]:
+) -> dict[str, Removal]:
     """Why each public name is not served, in words a user can act on."""
     found = {m.key: m for m in models}
     members: dict[str, list[Deployment]] = {}
@@ -220,18 +232,19 @@ def removal_reasons(
         members.setdefault(d.public_name, []).append(d)
         for old in (str(d.model.name), f"{d.kind}/{d.model.name}"):
             former.setdefault(old, d)
-    reasons: dict[str, str] = {}
+    reasons: dict[str, Removal] = {}
     for name in names:
         if name in members:
-            reasons[name] = "; ".join(_member_reason(d, found) for d in members[name])
+            reasons[name] = Removal("; ".join(_member_reason(d, found) for d in members[name]))
         elif name in former:
-            reasons[name] = (
-                f"renamed to {former[name].public_name} (gateway.model_names, or model_name)"
+            reasons[name] = Removal(
+                f"renamed to {former[name].public_name} (gateway.model_names, or model_name)",
+                renamed=True,
             )
         elif config.discover:
-            reasons[name] = "no longer in the config, and no discover rule finds its pods"
+            reasons[name] = Removal("no longer in the config, and no discover rule finds its pods")
         else:
-            reasons[name] = "no longer in the config"
+            reasons[name] = Removal("no longer in the config")
     return reasons
 
 

@@ -114,7 +114,7 @@ def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:
     if not state.problems:
         return list(state.notes)
     if not allow_partial:
-        forbidden = any("403 Forbidden" in p for p in state.problems)
+        forbidden = bool(state.forbidden_namespaces)
         raise ExternalError(
             "cluster data is incomplete, refusing to render from it:\n  "
             + "\n  ".join(state.problems),

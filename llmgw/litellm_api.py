@@ -63,6 +63,10 @@ class ApiError(ExternalError):
         return f"{self.status} {self.detail}"
 
 
+class GatewayTimeout(ExternalError):
+    """The gateway took longer than the request's timeout: it is there, but slow."""
+
+
 def direct(base_url: str, key: str, timeout: float = TIMEOUT) -> Transport:
     """Requests straight to the gateway's URL."""
     import urllib.error
@@ -87,6 +91,10 @@ def direct(base_url: str, key: str, timeout: float = TIMEOUT) -> Transport:
             return Response(exc.code, _json(exc.read()), _headers(exc.headers))
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError):
+                raise GatewayTimeout(
+                    f"gateway {base_url} did not answer {method} {path} within {timeout:g} s"
+                ) from None
             raise ExternalError(
                 f"gateway {base_url} unreachable ({one_line(reason, 120)})",
                 hint="check gateway.url / --gateway-url, or leave it empty to go through the "
@@ -108,6 +116,7 @@ def via_service_proxy(
     def send(method: str, path: str, body: Any) -> Response:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
         path, _, query = path.partition("?")
         params = [tuple(p.split("=", 1)) for p in query.split("&") if "=" in p]
@@ -130,6 +139,11 @@ def via_service_proxy(
             return Response(200, _json(answer.data), _headers(answer.headers))
         except ApiException as exc:
             return Response(int(exc.status or 0), _json(exc.body), _headers(exc.headers))
+        except (Urllib3Timeout, TimeoutError):
+            raise GatewayTimeout(
+                f"service {namespace}/{service} did not answer {method} {path} within "
+                f"{timeout:g} s (through the Kubernetes API server)"
+            ) from None
         except (HTTPError, OSError) as exc:
             raise ExternalError(
                 f"the Kubernetes API server did not answer for service {namespace}/{service} "

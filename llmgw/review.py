@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from llmgw.desired import Removal
 from llmgw.errors import InputError, RefusedError
 
 
@@ -68,7 +69,7 @@ def guard(what: str, reasons: Mapping[str, str]) -> None:
     """Refuse (exit 4) to drop the served names in ``reasons`` (name → why it goes)."""
     if not reasons:
         return
-    renamed = any(why.startswith("renamed to") for why in reasons.values())
+    renamed = any(isinstance(why, Removal) and why.renamed for why in reasons.values())
     raise RefusedError(
         f"{what}: " + "; ".join(f"{name} ({why})" for name, why in reasons.items()),
         hint=(

@@ -40,6 +40,8 @@ class ClusterState:
     problems: tuple[str, ...] = ()
     #: Namespaces whose lists failed: their models' state is unknown.
     failed_namespaces: frozenset[str] = frozenset()
+    #: Of those, the ones the API server refused (403): a missing right, not an outage.
+    forbidden_namespaces: frozenset[str] = frozenset()
     #: What the source itself warns of (a snapshot that holds secrets in the clear).
     notes: tuple[str, ...] = ()
 

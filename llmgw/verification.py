@@ -17,7 +17,7 @@ from typing import Any
 
 from llmgw.desired import DesiredState
 from llmgw.errors import ExternalError, InputError
-from llmgw.litellm_api import Gateway, error_message
+from llmgw.litellm_api import Gateway, GatewayTimeout, error_message
 from llmgw.redact import redact
 
 
@@ -99,9 +99,7 @@ def verify_one(gateway: Gateway, state: DesiredState, check: Check) -> Verdict:
     start = time.perf_counter()
     try:
         response = gateway.send("POST", path, body)
-    except ExternalError as exc:
-        if "timed out" not in exc.message:
-            raise  # the gateway is not there at all: the whole run fails (exit 3)
+    except GatewayTimeout:  # anything else: the gateway is not there (the run fails, exit 3)
         return Verdict(check.name, False, 0, time.perf_counter() - start, error="timed out")
     latency = time.perf_counter() - start
     by = _answered_by(state, dict(response.headers))

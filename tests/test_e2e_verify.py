@@ -123,6 +123,22 @@ def test_a_stopped_backend_fails_exactly_its_name_and_a_group_keeps_answering(
     assert verdicts["llama"]["ok"]
 
 
+def test_a_slow_name_is_its_own_timed_out_verdict_not_a_failed_run(
+    cli: Cli, world: tuple[Path, Path, Proxy, Engines], key: None
+) -> None:
+    """A request past --timeout: that name fails as "timed out", the run goes on (exit 1),
+    and a gateway that is not there at all stays exit 3 (the test above)."""
+    _config, _snap, _proxy, engines = world
+    engines.delay = 2.0
+    try:
+        result = verify(cli, world, "tei/bge", "--timeout", "0.5", "-o", "json")
+    finally:
+        engines.delay = 0.0
+    assert result.code == 1, result.err
+    [verdict] = json.loads(result.out)["verdicts"]
+    assert (verdict["name"], verdict["ok"], verdict["error"]) == ("tei/bge", False, "timed out")
+
+
 def test_names_can_be_chosen_and_an_unknown_one_is_refused(
     cli: Cli, world: tuple[Path, Path, Proxy, Engines], key: None
 ) -> None:

@@ -79,6 +79,7 @@ class _NamespaceResult:
     services: list[Obj]
     exists: bool
     problem: str = ""
+    forbidden: bool = False
 
 
 def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _NamespaceResult:
@@ -92,7 +93,7 @@ def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _Namesp
             return _NamespaceResult(namespace, [], [], exists=False)
         return _NamespaceResult(namespace, [], [], exists=True, problem=str(exc))
     except Forbidden as exc:  # per-namespace Roles: one namespace denied is a partial read
-        return _NamespaceResult(namespace, [], [], exists=True, problem=exc.message)
+        return _NamespaceResult(namespace, [], [], exists=True, problem=exc.message, forbidden=True)
     bad = bad_objects([*pods, *services], limit=3)
     if bad:
         where = f"{cluster.describe()}, namespace {namespace}"
@@ -122,6 +123,7 @@ def read_state(cluster: Cluster, wanted: Mapping[str, Wanted]) -> ClusterState:
         source=cluster.describe(),
         problems=tuple(r.problem for r in results if r.problem),
         failed_namespaces=frozenset(r.namespace for r in results if r.problem),
+        forbidden_namespaces=frozenset(r.namespace for r in results if r.forbidden),
     )
 
 

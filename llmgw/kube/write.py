@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmgw.errors import ExternalError
-from llmgw.kube.api import LIST_TIMEOUT, RBAC_HINT, Ask, ListFailed
+from llmgw.kube.api import LIST_TIMEOUT, RBAC_HINT, Ask, Forbidden, ListFailed
 from llmgw.kube.auth import Cluster
 
 FIELD_MANAGER = "llmgw"
@@ -52,13 +52,11 @@ def read_secret(cluster: Cluster, namespace: str, name: str) -> dict[str, str] |
         if exc.status == 404:
             return None
         raise ExternalError(f"cannot read Secret {name}: {exc}") from None
-    except ExternalError as exc:
-        if "403" in exc.message:
-            raise ExternalError(
-                f"{cluster.describe()}: 403 Forbidden: cannot get secrets in namespace {namespace}",
-                hint="the deploy reads back the Secret it manages (get on secrets); " + RBAC_HINT,
-            ) from None
-        raise
+    except Forbidden:
+        raise ExternalError(
+            f"{cluster.describe()}: 403 Forbidden: cannot get secrets in namespace {namespace}",
+            hint="the deploy reads back the Secret it manages (get on secrets); " + RBAC_HINT,
+        ) from None
     data = body.get("data") if isinstance(body, dict) else None
     out: dict[str, str] = {}
     for key, value in (data or {}).items():
