@@ -411,6 +411,15 @@ def test_status_says_what_the_release_runs_and_when_there_is_none(
     [qwen] = rows["vllm/qwen3-8b-fp8-neuron"]["members"]
     assert (qwen["ready"], qwen["ready_pods"], qwen["pods"]) == (False, 0, 1)
 
+    # Only a value differs (no model, no chart): the next deploy would upgrade, so not in step.
+    text = gw.config.read_text()
+    gw.config.write_text(text.replace("  replicas: 2\n", "  replicas: 3\n", 1))
+    value = status("-o", "json")
+    assert value.code == 1, value.out
+    assert any("replicaCount" in o for o in json.loads(value.out)["other"]), value.out
+    assert "out of step" in status().err
+    gw.config.write_text(text)
+
     newer = next_chart_version(tmp_path)
     gw.config.write_text(gw.config.read_text().replace(f"chart: {CHART}", f"chart: {newer}"))
     behind = status()

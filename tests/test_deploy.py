@@ -258,6 +258,9 @@ def test_unpinned_oci_chart_is_refused(
         (["--chart-version", "latest"], None, "--chart-version 'latest' is not a pinned version"),
         (["--chart-version", ">=1.0"], None, "--chart-version '>=1.0' is not a pinned version"),
         ([], '"1.x"', "gateway.chart_version '1.x' is not a pinned version"),
+        # A pin followed by a range is a range: helm would take the newest 2.x.
+        ([], '"1.100.5 || >=2.0"', "gateway.chart_version '1.100.5 || >=2.0' is not a pinned"),
+        (["--chart-version", "1.100.5 - 2"], None, "--chart-version '1.100.5 - 2' is not a"),
         (["--timeout", "ten"], None, "--timeout 'ten' is not a duration"),
     ],
 )

@@ -514,6 +514,21 @@ def test_of_several_services_the_specific_one_with_the_engine_port_wins(write: W
     assert [(m.name, m.service) for m in found] == [("a", "a"), ("b", "all-models")]
 
 
+def test_a_narrower_metrics_service_never_takes_the_api_base(write: Write) -> None:
+    """The engine's port comes first, the selector's width second: a metrics Service that
+    selects more labels than the model's own still does not carry its requests."""
+    found = discovery.discover(
+        ruled(write),
+        state(
+            served_pod("a-0", "a"),
+            service("a-metrics", "models", {"app": "a", "llmgw.io/serve": "true"}, 9090,
+                    port_name="metrics"),
+            service("a", "models", {"app": "a"}, 8000),
+        ),
+    )  # fmt: skip
+    assert [(m.service, m.api_base) for m in found] == [("a", "http://a.models:8000/v1")]
+
+
 def test_pods_of_one_name_serving_different_models_are_noted(write: Write) -> None:
     found = discovery.discover(
         ruled(write),

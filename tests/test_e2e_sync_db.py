@@ -269,6 +269,13 @@ def test_status_after_a_sync_then_a_pod_down_then_a_row_by_hand(
     assert states.pop("ops/echo") == "served but not wanted"  # the replicas' own file model
     assert set(states.values()) == {"in step"}, states
     assert set(states) == ALL - {"ops/echo"}
+    # Only a router setting differs: every name in step, but the next sync would write.
+    text = cfg.read_text()
+    cfg.write_text(text.replace("  num_retries: 2\n", "  num_retries: 5\n", 1))
+    router = cli("-c", cfg, "status", "--pods-from", up, "-o", "json")
+    cfg.write_text(text)
+    assert router.code == 1, router.out + router.err
+    assert any("num_retries" in o for o in json.loads(router.out)["other"]), router.out
     down = snapshot(tmp_path / "down.json", frozenset({"llama3-2-3b"}))
     out_of_step = cli("-c", cfg, "status", "--pods-from", down, "-o", "json")
     assert out_of_step.code == 1
