@@ -182,7 +182,15 @@ def test_a_410_after_a_real_etcd_compaction_lists_again_and_keeps_up(world: Worl
         world.steady()
         from kubernetes import client
 
+        def pod_lists() -> int:
+            return sum(
+                1 for e in world.kube.plane.audit()
+                if e.get("objectRef", {}).get("namespace") == world.ns
+                and e.get("objectRef", {}).get("resource") == "pods" and e["verb"] == "list"
+            )  # fmt: skip
+
         # Move etcd on past the controller's version, then compact it all away.
+        listed = pod_lists()
         core = client.CoreV1Api(world.admin)
         for i in range(3):
             core.create_namespaced_config_map(world.ns, {"metadata": {"name": f"bump-{i}"}})
@@ -194,6 +202,9 @@ def test_a_410_after_a_real_etcd_compaction_lists_again_and_keeps_up(world: Worl
             )
             return float(value or 0)
 
+        # The 410 is answered with a new LIST (seen by the API server), not with watches
+        # retried from the compacted version until the resync (60 s here).
+        wait_for(lambda: pod_lists() > listed, timeout=15, what="a LIST after the 410")
         wait_for(lambda: expired() >= 1, what="a 410 Gone from the real API server")
         gone = [
             e for e in world.kube.plane.audit()
