@@ -319,3 +319,15 @@ def test_a_mistyped_region_is_refused_offline_with_no_validate_too(cli: Cli, cfg
         in result.err
     )
     assert cfg.read_bytes() == before
+
+
+def test_a_crlf_config_stays_crlf_byte_for_byte(cli: Cli, tmp_path: Path) -> None:
+    """A config saved on Windows: the new entry uses its line endings, and every other byte
+    is kept (a file read as text would come back with LF everywhere)."""
+    cfg = tmp_path / "config.yaml"
+    before = b"# team gateway\r\nbedrock:\r\n  region: us-west-2\r\n  llm:\r\n    - name: a\r\n      model: m.a\r\n"
+    cfg.write_bytes(before)
+    result = cli("-c", cfg, "add-bedrock-model", "b", "m.b", "--no-validate")
+    assert result.code == 0, result.err
+    after = cfg.read_bytes()
+    assert after == before + b"    - name: b\r\n      model: m.b\r\n"

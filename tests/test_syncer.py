@@ -259,6 +259,33 @@ def test_a_failure_part_way_reports_and_the_next_run_converges(
     assert "in step" in run(cli, cfg, snap, "--yes").err
 
 
+def test_no_delete_is_sent_after_a_failed_create(
+    cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
+) -> None:
+    """A model to add and one to remove, and the gateway refuses the create: the old row
+    stays (removals go last, only once everything new is in), so nothing goes unserved."""
+    standin, _url = api
+    assert run(cli, cfg, cluster_file(tmp_path), "--yes").code == 0
+    cfg.write_text(cfg.read_text().replace(
+        "llm: [{name: claude, model: m.claude}]",
+        "llm: [{name: claude, model: m.claude}, {name: nova, model: m.nova}]",
+    ))  # fmt: skip
+    down = cluster_file(tmp_path, b_state="crashloop")
+    standin.faults["refuse"] = {"POST /model/new": 500}
+    seen = len(standin.log)
+    failed = run(cli, cfg, down, "--yes", "--allow-removal")
+    del standin.faults["refuse"]
+    assert failed.code == 3, failed.err
+    sent = standin.log[seen:]
+    assert "POST /model/new" in sent and "POST /model/delete" not in sent, sent
+    assert "vllm/b" in {r["model_name"] for r in ours(standin).values()}
+    again = run(cli, cfg, down, "--yes", "--allow-removal")
+    assert again.code == 0, again.err
+    assert {r["model_name"] for r in ours(standin).values()} == {
+        "bedrock/claude", "bedrock/nova", "vllm/a"
+    }  # fmt: skip
+
+
 def test_no_terminal_and_no_yes_is_refused(
     cli: Cli, cfg: Path, api: tuple[Api, str], key: None, tmp_path: Path
 ) -> None:
