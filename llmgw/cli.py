@@ -10,7 +10,7 @@ import contextlib
 import enum
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -437,12 +437,17 @@ def _reporting(machine: bool, verbose: bool = False) -> Iterator[Any]:
         reporter.stop()
 
 
-def _run_deploy(settings: DeploySettings, verbose: bool, machine: bool = False) -> None:
+def _run_deploy(
+    settings: DeploySettings,
+    verbose: bool,
+    machine: bool = False,
+    connect: Callable[[], Any] | None = None,
+) -> None:
     from llmgw import deploy as deploy_mod
     from llmgw import output as out
 
     with _reporting(machine, verbose) as reporter:
-        outcome = deploy_mod.run(settings, reporter)
+        outcome = deploy_mod.run(settings, reporter, connect=connect)
     if machine:
         out.dump(out.preview_document(reporter.previews, outcome.warnings, outcome.notes), "json")
     err = out.err()
@@ -930,8 +935,9 @@ def add_bedrock_model(
     settings = deploy_mod.Settings(
         values.Settings(path), source=pipeline.Source(pods_from, kubeconfig, kube_context), yes=yes
     )
+    run = pipeline.context(settings.source)  # one connection: the preflight's is the deploy's
     if then_deploy:  # helm, the cluster and a way to confirm first: then the edit
-        deploy_mod.preflight(settings, can_ask=sys.stdin.isatty())
+        deploy_mod.preflight(settings, sys.stdin.isatty(), run.connect)
     result = addmodel.add(
         addmodel.AddRequest(
             _config_path(ctx, config),
@@ -973,7 +979,7 @@ def add_bedrock_model(
     from llmgw.errors import EXIT_EXTERNAL
 
     try:
-        _run_deploy(settings, verbose=False)
+        _run_deploy(settings, verbose=False, connect=run.connect)
     except LlmgwError as exc:
         # The config keeps the new model (it is valid, and what was asked for): say so.
         exc.message = f"{name} was added to {path}, but the deploy failed: {exc.message}"

@@ -9,7 +9,6 @@ every check has passed; the values file on disk is replaced only after helm succ
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,22 +53,14 @@ class Outcome:
     sync: SyncOutcome | None = None
 
 
-def _connector(settings: Settings, connect: Callable[[], Any] | None) -> Callable[[], Any]:
-    if connect is not None:
-        return connect
-    from llmgw.kube import auth
-
-    return auth.connector(auth.Connection(settings.source.kubeconfig, settings.source.context))
-
-
-def preflight(settings: Settings, can_ask: bool) -> None:
+def preflight(settings: Settings, can_ask: bool, connect: Callable[[], Any]) -> None:
     """What a deploy needs before anything else is touched (``add-bedrock-model --deploy``
-    checks it before it edits the config): helm, a cluster to reach, and a confirmation."""
+    checks it before it edits the config): helm, a cluster to reach (the run's connection,
+    which the deploy then uses), and a confirmation."""
     from llmgw import helm
-    from llmgw.kube import auth
 
     helm.find()
-    auth.connect(auth.Connection(settings.source.kubeconfig, settings.source.context))
+    connect()
     if not (settings.yes or settings.dry_run or can_ask):
         raise InputError(
             "refusing to deploy without confirmation: no terminal to ask on",
@@ -83,10 +74,10 @@ def run(
     env: Mapping[str, str] | None = None,
     connect: Callable[[], Any] | None = None,
 ) -> Outcome:
-    env = os.environ if env is None else env
-    connect = _connector(settings, connect)  # one connection for the whole run
+    ctx = inputs.context(settings.source, env, connect)  # one connection for the whole run
+    env, connect = ctx.env, ctx.connect
     ui.phase("discover")
-    found = inputs.discover(settings.values.config_path, settings.source)
+    found = ctx.discover(settings.values.config_path)
     partial = inputs.require_complete(found.state, settings.allow_partial)
     chart = replace(
         settings.values,

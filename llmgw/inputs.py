@@ -7,7 +7,8 @@ read through exactly one source, and the live API's client is imported only when
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -57,7 +58,41 @@ class Discovery:
         return [*self.state.notes, *self.desired.warnings]
 
 
-def discover(config_path: Path, source: Source, probe: bool = False) -> Discovery:
+@dataclass(frozen=True)
+class Run:
+    """What one command run shares: where cluster state comes from, the environment, and one
+    connection to the cluster, made on first use and handed to every stage (discovery, the
+    targets, the gateway), so a run opens one Kubernetes client."""
+
+    source: Source
+    env: Mapping[str, str]
+    connect: Callable[[], Cluster]
+
+    def discover(self, config_path: Path, probe: bool = False) -> Discovery:
+        return discover(config_path, self.source, probe, self.connect)
+
+
+def context(
+    source: Source,
+    env: Mapping[str, str] | None = None,
+    connect: Callable[[], Cluster] | None = None,
+) -> Run:
+    """The context of one run; ``connect`` is given by tests and by a caller that already
+    holds the run's connection."""
+    if connect is None:
+        from llmgw.kube import auth
+
+        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
+    return Run(source, os.environ if env is None else env, connect)
+
+
+def discover(
+    config_path: Path,
+    source: Source,
+    probe: bool = False,
+    connect: Callable[[], Cluster] | None = None,
+) -> Discovery:
+    """``connect``: the run's connection (``Run.connect``); without one, one is made here."""
     config = config_mod.load(config_path)
     if source.state is not None:
         return _found(config, source.state)
@@ -72,7 +107,11 @@ def discover(config_path: Path, source: Source, probe: bool = False) -> Discover
     from llmgw.kube import auth, read
 
     try:
-        cluster = auth.connect(auth.Connection(source.kubeconfig, source.context))
+        cluster = (
+            connect()
+            if connect
+            else auth.connect(auth.Connection(source.kubeconfig, source.context))
+        )
     except InputError as exc:  # reading pods is what --pods-from replaces
         raise InputError(
             exc.message, hint=f"{exc.hint}, or use --pods-from FILE for a snapshot"

@@ -15,14 +15,22 @@ from typing import TYPE_CHECKING
 
 from llmgw import inputs
 from llmgw.errors import InputError
-from llmgw.inputs import Discovery, Source, discover, probe_models
+from llmgw.inputs import Discovery, Source, context, discover, probe_models
 from llmgw.targets import values as values_target
 from llmgw.targets.values import Rendered
 
 if TYPE_CHECKING:
     from llmgw.render import Comparison
 
-__all__ = ["Discovery", "Rendered", "Source", "discover", "probe_models", "render"]
+__all__ = [
+    "Discovery",
+    "Rendered",
+    "Source",
+    "context",
+    "discover",
+    "probe_models",
+    "render",
+]
 
 
 def render(

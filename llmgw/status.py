@@ -8,7 +8,6 @@ what the next deploy or sync would do about it. Nothing is written.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -86,18 +85,14 @@ def run(
     env: Mapping[str, str] | None = None,
     connect: Callable[[], Any] | None = None,
 ) -> Report:
-    env = os.environ if env is None else env
-    found = inputs.discover(settings.config_path, settings.source)
+    ctx = inputs.context(settings.source, env, connect)
+    env, connect = ctx.env, ctx.connect
+    found = ctx.discover(settings.config_path)
     if found.state.problems:
         raise ExternalError(
             "cannot read the cluster: " + "; ".join(found.state.problems),
             hint="retry, or check the RBAC in docs/rbac.yaml",
         )
-    if connect is None:
-        from llmgw.kube import auth
-
-        source = settings.source
-        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
     state, config = found.desired, found.config
     api = targets.models_api(config, env, connect, settings.gateway_url)
     release: dict[str, Any] | None = None

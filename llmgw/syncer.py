@@ -9,7 +9,6 @@ on, and a gateway in step gets no write at all.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,18 +44,14 @@ def run(
     env: Mapping[str, str] | None = None,
     connect: Callable[[], Any] | None = None,
 ) -> Outcome:
-    env = os.environ if env is None else env
+    ctx = inputs.context(settings.source, env, connect)
+    env, connect = ctx.env, ctx.connect
     ui.phase("discover")
-    found = inputs.discover(settings.config_path, settings.source)
+    found = ctx.discover(settings.config_path)
     warnings = [
         *inputs.require_complete(found.state, settings.allow_partial),
         *found.desired.warnings,
     ]
-    if connect is None:
-        from llmgw.kube import auth
-
-        source = settings.source
-        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
     target = targets.models_api(
         found.config, env, connect, settings.gateway_url, confirm_timeout=settings.confirm_timeout
     )

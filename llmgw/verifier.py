@@ -7,7 +7,6 @@ once, each with a timeout. Bedrock names cost a token each (``skip_bedrock`` lea
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +32,9 @@ def run(
     env: Mapping[str, str] | None = None,
     connect: Callable[[], Any] | None = None,
 ) -> list[Verdict]:
-    env = os.environ if env is None else env
-    found = inputs.discover(settings.config_path, settings.source)
-    if connect is None:
-        from llmgw.kube import auth
-
-        source = settings.source
-        connect = auth.connector(auth.Connection(source.kubeconfig, source.context))
+    ctx = inputs.context(settings.source, env, connect)
+    env, connect = ctx.env, ctx.connect
+    found = ctx.discover(settings.config_path)
     state = found.desired
     chosen = verification.checks(state, settings.names, settings.skip_bedrock)
     gw = gateway.open_api(found.config, settings.gateway_url, env, connect, settings.timeout)

@@ -153,3 +153,8 @@ def kube() -> Iterator[Kube]:
             kubelet.stop()
     finally:
         plane.stop()
+
+
+# The gateway namespace fixture of the deploy tests on the real control plane, shared by the
+# tests of every driver that deploys (imported last: it uses the fixtures above).
+from tests.cluster_gateway import gw  # noqa: E402,F401
