@@ -115,10 +115,10 @@ def run(
         preview = preview_of(synced.plan) if synced is not None else outcome.preview
         names = [*preview.added, *preview.changed]
         if names and (outcome.applied or (synced is not None and synced.applied)):
-            from llmgw import gateway, verification
+            from llmgw import gateway_client, verification
 
             ui.phase("verify through the gateway")
-            gw = gateway.open_api(found.config, None, env, connect)
+            gw = gateway_client.open_api(found.config, None, env, connect)
             verification.require_answers(gw, found.desired, names, "the deploy was applied")
     return outcome
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmgw import desired
+from llmgw import charts, desired
 from llmgw import gateway as gateway_mod
 from llmgw.config import (
     BedrockModel,
@@ -81,7 +81,9 @@ def _api_env(config: Config) -> dict[str, str]:
 
 def _redis_env(config: Config) -> dict[str, str]:
     redis = config.gateway.redis
-    if config.gateway.chart_kind == "litellm-helm" and isinstance(redis, ExternalRedis):
+    if charts.chart(config.gateway.chart_kind).redis_env_from_llmgw and isinstance(
+        redis, ExternalRedis
+    ):
         return {"REDIS_HOST": redis.host, "REDIS_PORT": str(redis.port)}
     return {}  # the bundled Redis, and the litellm chart's redis.*, set them in the chart
 

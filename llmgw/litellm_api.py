@@ -196,7 +196,7 @@ _NO_DATABASE = (
 )
 
 
-class Gateway:
+class GatewayClient:
     """The management API of one gateway; ``where`` and ``key_source`` name it in errors."""
 
     def __init__(self, transport: Transport, where: str, key_source: str, key: str = "") -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmgw import yamlsrc
+from llmgw import charts, yamlsrc
 from llmgw.errors import InputError
 from llmgw.redact import excerpt, one_line, printable, redact
 from llmgw.yamlout import Raw, block, yaml_value
@@ -26,12 +26,9 @@ from llmgw.yamlout import Raw, block, yaml_value
 # -- template ------------------------------------------------------------------------------
 
 
-TEMPLATES = {"litellm-helm": "values.template.yaml", "litellm": "values.litellm.template.yaml"}
-
-
 def default_template(chart_kind: str = "litellm-helm") -> Path:
     """The template shipped for a chart kind: in the wheel, or the checkout's templates/."""
-    name = TEMPLATES[chart_kind]
+    name = charts.chart(chart_kind).template
     shipped = resources.files("llmgw") / "templates" / name
     if shipped.is_file():
         return Path(str(shipped))
@@ -185,7 +182,7 @@ def validate(output: str, template: Path, models_in_db: bool = False) -> None:
     where = f"{template} (rendered)"
     if not isinstance(values, dict):
         raise InputError(f"{where}: the values must be a YAML mapping")
-    path = PROXY_CONFIG_PATHS[chart_kind_of(values)]
+    path = proxy_config_path(values)
     proxy = proxy_config_of(values)
     if not isinstance(proxy, dict):
         raise InputError(f"{where}: {path} is missing or not a mapping")
@@ -248,22 +245,18 @@ def _entry_problem(entry: Any) -> str | None:
     return None
 
 
-#: Where each chart kind takes the proxy's config.yaml in its values.
-PROXY_CONFIG_PATHS = {"litellm-helm": "proxy_config", "litellm": "gateway.config.proxy_config"}
+chart_kind_of = charts.kind_of
 
 
-def chart_kind_of(values: Mapping[str, Any] | None) -> str:
-    """Which chart kind values are for: the litellm chart's have ``gateway.config``."""
-    gateway = (values or {}).get("gateway")
-    if isinstance(gateway, Mapping) and isinstance(gateway.get("config"), Mapping):
-        return "litellm"
-    return "litellm-helm"
+def proxy_config_path(values: Mapping[str, Any] | None) -> str:
+    """Where these values carry the proxy's config.yaml (dotted), as their chart keeps it."""
+    return charts.chart(chart_kind_of(values)).proxy_config_path
 
 
 def proxy_config_of(values: Mapping[str, Any] | None) -> Any:
     """The proxy's config.yaml inside chart values, wherever the chart kind keeps it."""
     node: Any = values or {}
-    for key in PROXY_CONFIG_PATHS[chart_kind_of(values)].split("."):
+    for key in proxy_config_path(values).split("."):
         node = node.get(key) if isinstance(node, Mapping) else None
     return node
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw import gateway, inputs, targets
+from llmgw import gateway_client, inputs, targets
 from llmgw.errors import InputError
 from llmgw.review import Reporter
 from llmgw.targets import base
@@ -70,6 +70,6 @@ def run(
         ui.phase("verify through the gateway")
         p = result.plan.preview
         names = [*p.added, *p.changed]
-        gw = gateway.open_api(found.config, settings.gateway_url, env, connect)
+        gw = gateway_client.open_api(found.config, settings.gateway_url, env, connect)
         verification.require_answers(gw, found.desired, names, "the sync was applied")
     return done

@@ -17,7 +17,7 @@ from typing import Any
 
 from llmgw.desired import DesiredState
 from llmgw.errors import ExternalError, InputError
-from llmgw.litellm_api import Gateway, GatewayTimeout, error_message
+from llmgw.litellm_api import GatewayClient, GatewayTimeout, error_message
 from llmgw.redact import redact
 
 
@@ -85,7 +85,7 @@ def _answered_by(state: DesiredState, headers: dict[str, str]) -> str:
     return headers.get("x-litellm-model-group", "")
 
 
-def verify_one(gateway: Gateway, state: DesiredState, check: Check) -> Verdict:
+def verify_one(gateway: GatewayClient, state: DesiredState, check: Check) -> Verdict:
     body: dict[str, Any]
     if check.mode == "embedding":
         path, body = "/v1/embeddings", {"model": check.name, "input": ["llmgw verify"]}
@@ -112,7 +112,7 @@ def verify_one(gateway: Gateway, state: DesiredState, check: Check) -> Verdict:
 
 
 def run(
-    gateway: Gateway,
+    gateway: GatewayClient,
     state: DesiredState,
     chosen: Sequence[Check],
     parallel: int = 4,
@@ -125,7 +125,7 @@ def run(
 
 
 def require_answers(
-    gateway: Gateway, state: DesiredState, names: Sequence[str], what: str, parallel: int = 4
+    gateway: GatewayClient, state: DesiredState, names: Sequence[str], what: str, parallel: int = 4
 ) -> list[Verdict]:
     """``deploy --verify`` / ``sync --verify``: the names just added or changed must answer;
     a failure is exit 3 naming them (what was applied stays applied)."""

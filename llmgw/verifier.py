@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmgw import gateway, inputs, verification
+from llmgw import gateway_client, inputs, verification
 from llmgw.verification import Verdict
 
 
@@ -37,7 +37,7 @@ def run(
     found = ctx.discover(settings.config_path)
     state = found.desired
     chosen = verification.checks(state, settings.names, settings.skip_bedrock)
-    gw = gateway.open_api(found.config, settings.gateway_url, env, connect, settings.timeout)
+    gw = gateway_client.open_api(found.config, settings.gateway_url, env, connect, settings.timeout)
     if chosen:
         # The gateway first: a missing Service, a refused key or a server that is not LiteLLM
         # is one line (exit 3), not the same failure blamed on every name.

@@ -578,13 +578,13 @@ class Controller:
     def _verify(self) -> None:
         """--verify-interval: every served name gets one small request through the gateway;
         a name that fails VERIFY_FAILS times in a row is logged once, and once when it is back."""
-        from llmgw import gateway, verification
+        from llmgw import gateway_client, verification
 
         try:
             state = self.last_state
             if state is None:
                 return
-            gw = gateway.open_api(
+            gw = gateway_client.open_api(
                 self.config,
                 self.options.gateway_url,
                 self.env,

@@ -10,6 +10,7 @@ render, template cleanly, and the ConfigMap's config.yaml must be the proxy conf
 from __future__ import annotations
 
 import subprocess
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,38 @@ def test_every_config_templates_and_the_configmap_is_the_proxy_config(
     # Exactly llmgw's models: in values mode the rendered list, in api mode none at all.
     expected = [] if "api mode" in case else render.model_list(values)
     assert mounted["model_list"] == expected and (expected or "api mode" in case)
+
+
+def test_every_kind_in_the_catalogue_renders_and_its_chart_takes_it(
+    real_helm: str, tmp_path: Path
+) -> None:
+    """A chart kind is its catalogue entry and its template: each one renders, is read back
+    as its own kind, and its stand-in chart puts the proxy config where the entry says."""
+    from llmgw import charts
+    from llmgw.config import schema
+
+    stand_in = {"litellm-helm": "litellm-helm-1x", "litellm": "litellm"}
+    assert set(charts.CHARTS) == set(stand_in)  # a new kind needs a stand-in chart here
+    kinds = typing.get_args(schema.Gateway.model_fields["chart_kind"].annotation)
+    assert set(charts.CHARTS) == set(kinds)
+    config = REPO / "tests/e2e/litellm-chart.yaml"
+    for kind, entry in charts.CHARTS.items():
+        path = tmp_path / f"{kind}.yaml"
+        # An existing database and Redis: what every kind can take.
+        path.write_text(
+            config.read_text().replace("chart_kind: litellm\n", f"chart_kind: {kind}\n")
+        )
+        result = pipeline.render(path, pipeline.Source(pods_from=CLUSTER), env={})
+        assert charts.kind_of(result.values) == kind
+        assert render.default_template(kind).name == entry.template
+        values_file = tmp_path / f"{kind}.values.yaml"
+        values_file.write_text(result.text)
+        out = helm(real_helm, "template", "rel", CHARTS / stand_in[kind], "-f", values_file)
+        assert out.returncode == 0, out.stderr
+        maps = [d for d in yaml.safe_load_all(out.stdout) if d and d["kind"] == "ConfigMap"]
+        assert yaml.safe_load(maps[0]["data"]["config.yaml"]) == render.proxy_config_of(
+            result.values
+        )
 
 
 def test_each_chart_refuses_the_other_kinds_values(real_helm: str, tmp_path: Path) -> None:

@@ -376,10 +376,10 @@ def test_a_change_to_a_row_deleted_since_the_replica_reloaded_converges(
 
 def test_litellm_s_own_404_is_its_answer_not_a_wrong_url() -> None:
     from llmgw.errors import ExternalError
-    from llmgw.litellm_api import ApiError, Gateway, Response
+    from llmgw.litellm_api import ApiError, GatewayClient, Response
 
-    def answer(body: Any) -> Gateway:
-        return Gateway(lambda _m, _p, _b: Response(404, body), "gw", "$KEY")
+    def answer(body: Any) -> GatewayClient:
+        return GatewayClient(lambda _m, _p, _b: Response(404, body), "gw", "$KEY")
 
     with pytest.raises(ApiError, match="Model x not found on proxy"):
         answer({"error": {"message": "Model x not found on proxy."}}).delete("x")

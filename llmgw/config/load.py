@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from llmgw import yamlsrc
+from llmgw import charts, yamlsrc
 from llmgw.config.schema import BedrockModel, Config, Deployment
 from llmgw.engines import ENGINE_NAMES
 from llmgw.errors import InputError
@@ -74,11 +74,12 @@ def _check_settings(config: Config, text: str, path: Path) -> None:
 
     for where, what, fix in passthrough.problems(config):
         raise InputError(f"{_where(text, path, where)}: {_key_path(where)}: {what}", hint=fix)
-    if config.gateway.chart_kind == "litellm" and config.secrets.mode == "inline":
+    chart = charts.chart(config.gateway.chart_kind)
+    if config.secrets.mode == "inline" and not chart.takes_inline_secrets:
         loc: tuple[str | int, ...] = ("secrets", "mode")
         raise InputError(
-            f"{_where(text, path, loc)}: secrets.mode: inline is not possible with the litellm "
-            "chart: it takes the master key only from a Secret",
+            f"{_where(text, path, loc)}: secrets.mode: inline is not possible with the "
+            f"{chart.kind} chart: it takes the master key only from a Secret",
             hint="use secrets.mode: reference (deploy writes the Secret from your environment)",
         )
     gw = config.gateway

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from llmgw import charts
+
 Loc = tuple[str | int, ...]
 
 #: Keys of the proxy config llmgw writes, and the config key that sets each.
@@ -36,19 +38,6 @@ MANAGED_SETTINGS: dict[str, dict[str, str]] = {
 }
 #: Chart values that carry the master key, the proxy config or the database, whether or not
 #: this config renders them (inline vs reference mode): never the user's to set.
-MANAGED_VALUES: dict[str, tuple[str, ...]] = {
-    "litellm-helm": (
-        "masterkey",
-        "masterkeySecretName",
-        "masterkeySecretKey",
-        "proxy_config",
-        "proxyConfigMap",
-        "environmentSecrets",
-        "db",
-        "postgresql",
-    ),
-    "litellm": ("masterKey", "database", "redis"),
-}
 #: A key whose name ends in one of these holds a secret; one that ends otherwise names where a
 #: secret is (``secretName``, ``secretKeyRef``, a toleration's ``key``) and is no secret.
 SECRET_NAME = re.compile(
@@ -101,7 +90,7 @@ def problems(config: Any) -> Iterator[tuple[Loc, str, str]]:
             )
     values: Mapping[str, Any] = config.gateway.values
     for key in values:
-        if key in MANAGED_VALUES[config.gateway.chart_kind]:
+        if key in charts.chart(config.gateway.chart_kind).managed_values:
             yield (
                 ("gateway", "values", key),
                 f"llmgw sets the chart value {key} itself",

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from llmgw import charts
 from llmgw.engines import ENGINE_NAMES, ENGINES, Engine
 from llmgw.errors import InputError
 from llmgw.redact import excerpt
@@ -212,7 +213,7 @@ def _resources() -> dict[str, dict[str, str | int]]:
 
 
 class Gateway(Strict):
-    chart_kind: Literal["litellm-helm", "litellm"] = "litellm-helm"
+    chart_kind: charts.Kind = "litellm-helm"
     """Which LiteLLM chart: `litellm-helm` (one proxy Deployment, bundled PostgreSQL and Redis)
     or `litellm` (the chart LiteLLM's Helm docs show: external database and Redis)."""
     mode: Literal["monolith", "componentized"] = "monolith"
@@ -291,17 +292,17 @@ class Gateway(Strict):
 
     @model_validator(mode="after")
     def _chart_fits(self) -> Gateway:
-        if self.chart_kind == "litellm":
-            if self.database == "bundled":
-                raise ValueError(
-                    "the litellm chart bundles no PostgreSQL: give database: {host: …, "
-                    "name: …, secret: …} (an existing server)"
-                )
-            if self.redis is True:
-                raise ValueError(
-                    "the litellm chart bundles no Redis: give redis: {host: …} (an existing "
-                    "one), or redis: false"
-                )
+        chart = charts.chart(self.chart_kind)
+        if self.database == "bundled" and not chart.bundles_database:
+            raise ValueError(
+                f"the {chart.kind} chart bundles no PostgreSQL: give database: {{host: …, "
+                "name: …, secret: …} (an existing server)"
+            )
+        if self.redis is True and not chart.bundles_redis:
+            raise ValueError(
+                f"the {chart.kind} chart bundles no Redis: give redis: {{host: …}} (an existing "
+                "one), or redis: false"
+            )
         if self.cache and not self.redis_enabled:
             raise ValueError("cache: true needs a Redis (redis: true, or redis: {host: …})")
         return self
@@ -310,7 +311,7 @@ class Gateway(Strict):
     def redis_enabled(self) -> bool:
         """Whether the gateway has a Redis: bundled (litellm-helm's default) or existing."""
         if self.redis is None:
-            return self.chart_kind == "litellm-helm"
+            return charts.chart(self.chart_kind).bundles_redis
         return self.redis is not False
 
     @field_validator("url")

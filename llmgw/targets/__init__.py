@@ -49,7 +49,7 @@ def models_api(
     else None: the chart values carry them."""
     if config.gateway.model_source != "api":
         return None
-    from llmgw import gateway
+    from llmgw import gateway_client
     from llmgw.targets.api import ApiTarget
 
     def names() -> dict[str, str]:
@@ -60,7 +60,7 @@ def models_api(
 
     return ApiTarget(
         config,
-        lambda: gateway.open_api(config, gateway_url, env, connect),
+        lambda: gateway_client.open_api(config, gateway_url, env, connect),
         confirm=confirm,
         confirm_timeout=confirm_timeout,
         cluster_names=names,

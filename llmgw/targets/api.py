@@ -23,7 +23,7 @@ from llmgw import sync
 from llmgw.config import Config
 from llmgw.desired import DesiredState
 from llmgw.errors import ExternalError
-from llmgw.litellm_api import ApiError, Gateway
+from llmgw.litellm_api import ApiError, GatewayClient
 from llmgw.review import Preview, Reporter
 from llmgw.targets.base import Result
 
@@ -106,7 +106,7 @@ class ApiTarget:
     def __init__(
         self,
         config: Config,
-        open_gateway: Callable[[], Gateway],
+        open_gateway: Callable[[], GatewayClient],
         confirm: bool = True,
         confirm_timeout: float | None = None,
         cluster_names: Callable[[], dict[str, str]] = dict,
@@ -115,7 +115,7 @@ class ApiTarget:
         reconcile checks the gateway anyway, and its loop must not block on reloads."""
         self.config = config
         self.open_gateway = open_gateway
-        self.gateway: Gateway | None = None
+        self.gateway: GatewayClient | None = None
         self.confirm = confirm
         self.confirm_timeout = confirm_timeout
         #: The kube context and API server, when the gateway is reached through the cluster.
@@ -126,7 +126,7 @@ class ApiTarget:
     def where(self) -> str:
         return self.gateway.where if self.gateway is not None else ""
 
-    def _gateway(self) -> Gateway:
+    def _gateway(self) -> GatewayClient:
         if self.gateway is None:
             self.gateway = self.open_gateway()
         return self.gateway
@@ -228,7 +228,7 @@ def _id(row: Mapping[str, Any]) -> str:
     return str((row.get("model_info") or {}).get("id"))
 
 
-def _create(gateway: Gateway, row: dict[str, Any]) -> None:
+def _create(gateway: GatewayClient, row: dict[str, Any]) -> None:
     try:
         gateway.create(row)
     except ApiError as exc:
@@ -248,7 +248,10 @@ def _create(gateway: Gateway, row: dict[str, Any]) -> None:
 
 
 def _read_back(
-    gateway: Gateway, model_id: str, tries: int = 8, sleep: Callable[[float], None] = time.sleep
+    gateway: GatewayClient,
+    model_id: str,
+    tries: int = 8,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any] | None:
     """The row by id, asking again a few times: a read may land on a replica that has not
     reloaded the database yet (reads spread over the replicas behind the Service)."""
@@ -261,7 +264,7 @@ def _read_back(
     return None
 
 
-def _delete(gateway: Gateway, model_id: str) -> None:
+def _delete(gateway: GatewayClient, model_id: str) -> None:
     try:
         gateway.delete(model_id)
     except ApiError as exc:
@@ -270,11 +273,11 @@ def _delete(gateway: Gateway, model_id: str) -> None:
         raise
 
 
-def _router(gateway: Gateway, settings: Mapping[str, Any]) -> None:
+def _router(gateway: GatewayClient, settings: Mapping[str, Any]) -> None:
     gateway.update_router(settings)
 
 
-def apply(gateway: Gateway, p: sync.SyncPlan) -> tuple[int, list[str]]:
+def apply(gateway: GatewayClient, p: sync.SyncPlan) -> tuple[int, list[str]]:
     """Creates (bounded concurrency), the router settings, then deletes; each step only when
     the one before succeeded. (writes done, failures)."""
     jobs = [(f"create {row['model_name']}", partial(_create, gateway, row)) for row in p.create]
@@ -311,7 +314,7 @@ def _run(jobs: Sequence[tuple[str, Callable[[], None]]]) -> tuple[int, list[str]
 
 
 def confirm(
-    gateway: Gateway,
+    gateway: GatewayClient,
     expected: Mapping[str, str | None],
     router: Mapping[str, Any] | None,
     timeout: float,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw import desired, files, helm, integration, yamlout, yamlsrc
+from llmgw import charts, desired, files, helm, integration, yamlout, yamlsrc
 from llmgw import gateway as gateway_mod
 from llmgw import render as render_mod
 from llmgw.config import Config
@@ -23,11 +23,11 @@ from llmgw.errors import InputError, LlmgwError, RefusedError
 from llmgw.helm import Revision
 from llmgw.redact import redact
 from llmgw.render import (
-    PROXY_CONFIG_PATHS,
     chart_kind_of,
     has_model_list,
     model_names,
     models_by_name,
+    proxy_config_path,
 )
 from llmgw.review import Preview, Reporter
 
@@ -209,7 +209,7 @@ def preview(
     other = [redact(line, secrets) for line in _value_changes(old_flat, new_flat)]
     if live is not None and has_model_list(live) != has_model_list(new):
         # Values that leave model_list out keep the chart's default (demo) models.
-        other.append(f"set {PROXY_CONFIG_PATHS[chart_kind_of(new)]}.model_list")
+        other.append(f"set {proxy_config_path(new)}.model_list")
     old_text = yamlout.document(_sorted(dict(live))) if live else ""
     new_text = yamlout.document(_sorted(dict(new)))
     diff = "".join(
@@ -490,7 +490,7 @@ class ValuesTarget:
         live, live_checksum = split_checksum(helm.live_values(h, release))
         checksum = ""
         changes = release_changes(current, helm.chart_id(release))
-        if reference and secret_data and gw.chart_kind == "litellm-helm":
+        if reference and secret_data and charts.chart(gw.chart_kind).rolls_on_secret_change:
             current_secret = stored() if live is not None else None
             full = dict(secret_data)
             wanted = [n for n, ref, _p in integration.secret_refs(config) if ref.env is not None]
