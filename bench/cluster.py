@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from llmgw import config, discovery  # noqa: E402
+from llmgw.controller import Controller, Options  # noqa: E402
 from llmgw.kube import auth, read  # noqa: E402
-from llmgw.watch import Controller, Options  # noqa: E402
 from tests.control_plane import ControlPlane  # noqa: E402
 from tests.k8s_objects import pod, service  # noqa: E402
 from tests.kube_standin import Cluster, kubeconfig, serve_apart  # noqa: E402

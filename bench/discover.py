@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from llmgw import config, discovery, pipeline  # noqa: E402
+from llmgw import config, discovery, inputs  # noqa: E402
 from llmgw.kube import auth, read  # noqa: E402
 from tests.k8s_objects import pod, service  # noqa: E402
 from tests.kube_standin import Cluster, kubeconfig, serve_apart  # noqa: E402
@@ -65,7 +65,7 @@ def run(models: int, replicas: int, unrelated: int, probe: bool = False) -> None
         found = discovery.discover(cfg, state)
         listed = requests(url)
         if probe:
-            found = pipeline.probe_models(conn, found, lambda m: False)
+            found = inputs.Prober().probe(conn, cfg, found).models
         elapsed = time.perf_counter() - start
         probed = requests(url) - listed
     pods = sum(len(p) for p in state.pods.values())

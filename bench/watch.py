@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from llmgw.controller import Controller, Options  # noqa: E402
 from llmgw.kube import auth  # noqa: E402
-from llmgw.watch import Controller, Options  # noqa: E402
 from tests.k8s_objects import pod, service  # noqa: E402
 from tests.kube_standin import Cluster, kubeconfig  # noqa: E402
 from tests.kube_standin import serve as serve_kube  # noqa: E402
@@ -148,15 +148,15 @@ def event(generation: int, i: int, state: str) -> tuple[object, ...]:
 def memory(cluster: Cluster, options: Options, kc: Path) -> None:
     c = controller(options, kc)
     c.start()
-    gen = c.view["vllm"].generation
+    gen = c.informer.view["vllm"].generation
     tracemalloc.start()
     for i in range(1000):  # warm up
-        c._handle(event(gen, i, "ready"))
+        c.informer.handle(event(gen, i, "ready"))
     c.leader = False
     c.reconcile()
     base = tracemalloc.get_traced_memory()[0]
     for i in range(10_000):
-        c._handle(event(gen, i, "ready" if i % 2 else "notready"))
+        c.informer.handle(event(gen, i, "ready" if i % 2 else "notready"))
         if i % 100 == 0:
             c.reconcile()
     after = tracemalloc.get_traced_memory()[0]

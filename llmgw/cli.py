@@ -19,9 +19,9 @@ import typer
 from llmgw.errors import EXIT_DIFFERENCE, EXIT_EXTERNAL, LlmgwError
 
 if TYPE_CHECKING:  # typing only: the start-up path imports no stage
+    from llmgw.controller import Options as WatchOptions
     from llmgw.deploy import Settings as DeploySettings
     from llmgw.syncer import Settings as SyncSettings
-    from llmgw.watch import Options as WatchOptions
 
 app = typer.Typer(
     name="llmgw",
@@ -550,7 +550,7 @@ def sync(
     from llmgw import pipeline, syncer
 
     if watch:
-        from llmgw import watch as watch_mod
+        from llmgw import controller as controller_mod
         from llmgw.errors import InputError
 
         if pods_from is not None:
@@ -561,7 +561,7 @@ def sync(
             )
 
         _run_watch(
-            watch_mod.Options(
+            controller_mod.Options(
                 config_path=_config_path(ctx, config),
                 kubeconfig=kubeconfig,
                 context=context,
@@ -595,19 +595,20 @@ def sync(
 def _run_watch(options: WatchOptions, log_format: str) -> None:
     import signal
 
-    from llmgw import watch as watch_mod
+    from llmgw import controller as controller_mod
+    from llmgw import health
     from llmgw.kube import auth
 
     if options.listen:
-        watch_mod.parse_listen(options.listen)  # a bad address is exit 2 before anything
-    watch_mod.configure_logging("json" if log_format == "json" else "text")
-    controller = watch_mod.Controller(
+        health.parse_listen(options.listen)  # a bad address is exit 2 before anything
+    health.configure_logging("json" if log_format == "json" else "text")
+    controller = controller_mod.Controller(
         options, auth.connector(auth.Connection(options.kubeconfig, options.context))
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: controller.stop())
     if options.listen:
-        watch_mod.serve_health(controller, options.listen)
+        health.serve_health(controller, options.listen)
     controller.run()
 
 

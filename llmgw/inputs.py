@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llmgw import config as config_mod
 from llmgw import desired, discovery
@@ -20,10 +20,11 @@ from llmgw.config import Config
 from llmgw.desired import DesiredState
 from llmgw.discovery import DiscoveredModel
 from llmgw.errors import ExternalError, InputError
-from llmgw.state import ClusterState
+from llmgw.state import ClusterState, ProbeAnswer, ProbeTarget
 
 if TYPE_CHECKING:
     from llmgw.kube.auth import Cluster
+    from llmgw.kube.informer import Backoff
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def discover(
     """``connect``: the run's connection (``Run.connect``); without one, one is made here."""
     config = config_mod.load(config_path)
     if source.state is not None:
-        return _found(config, source.state)
+        return found_in(config, source.state)
     if source.pods_from is not None:
         if probe:
             raise InputError(
@@ -103,7 +104,7 @@ def discover(
             )
         from llmgw import snapshot
 
-        return _found(config, snapshot.load(source.pods_from))
+        return found_in(config, snapshot.load(source.pods_from))
     from llmgw.kube import auth, read
 
     try:
@@ -116,35 +117,100 @@ def discover(
         raise InputError(
             exc.message, hint=f"{exc.hint}, or use --pods-from FILE for a snapshot"
         ) from None
-    found = _found(config, read.read_state(cluster, discovery.wanted(config, source.everything)))
+    found = found_in(config, read.read_state(cluster, discovery.wanted(config, source.everything)))
     if probe:
-        configured = {
-            (engine.name, m.name) for engine, _i, m in config.models.by_engine() if m.served_name
-        }
-        models = probe_models(
-            cluster, found.models, lambda m: m.rule is None and m.key in configured
-        )
-        return replace(found, models=models)
+        return replace(found, models=Prober().probe(cluster, config, found.models).models)
     return found
 
 
-def _found(config: Config, state: ClusterState) -> Discovery:
+def found_in(config: Config, state: ClusterState) -> Discovery:
+    """The models ``config`` asks for, found in ``state`` (the controller's view, or a read)."""
     findings = discovery.find(config, state)
     return Discovery(config, state, findings.models, tuple(findings.reports))
 
 
-def probe_models(
-    cluster: Cluster,
-    models: list[DiscoveredModel],
-    configured: Callable[[DiscoveredModel], bool],
-) -> list[DiscoveredModel]:
-    """Ask each ready model's engine what it serves (``--probe``), and apply the answers."""
-    from llmgw.kube import read
+@dataclass(frozen=True)
+class _Asked:
+    """What a model's engine said, for the pods it said it about."""
 
-    targets = discovery.probe_targets(models)
-    answers = read.probe(cluster, [t for _m, t in targets])
-    by_model = {id(m): a for (m, _t), a in zip(targets, answers, strict=True)}
-    return discovery.apply_probe(models, by_model, configured)
+    signature: tuple[Any, ...]
+    answer: ProbeAnswer
+    #: When a failed probe may be asked again.
+    retry_at: float
+    failures: int
+
+
+@dataclass(frozen=True)
+class Probed:
+    models: list[DiscoveredModel]
+    #: Engines asked this time.
+    asked: int = 0
+    #: Seconds until a failed probe may be asked again (None: none failed).
+    retry_in: float | None = None
+
+
+class Prober:
+    """``--probe``: ask each ready model's engine what it serves, through the API server.
+
+    A one-off command asks every engine once. The controller keeps one Prober: an engine is
+    asked again only when its pods change (``signature``: a new pod, a new IP), not on every
+    reconcile, and a failed answer is asked again with capped back-off.
+    """
+
+    def __init__(self, backoff: Backoff | None = None) -> None:
+        from llmgw.kube.informer import Backoff
+
+        self.backoff = backoff or Backoff()
+        self.asked: dict[tuple[str, ...], _Asked] = {}
+
+    def probe(
+        self,
+        cluster: Cluster,
+        config: Config,
+        models: list[DiscoveredModel],
+        signature: Callable[[str], tuple[Any, ...]] = lambda _ns: (),
+        now: float = 0.0,
+    ) -> Probed:
+        from llmgw.kube import read
+
+        answers: dict[int, ProbeAnswer] = {}
+        asking: list[tuple[DiscoveredModel, ProbeTarget, tuple[Any, ...]]] = []
+        retry: list[float] = []
+        for m, target in discovery.probe_targets(models):
+            sig = (target, signature(m.namespace))
+            cached = self.asked.get(m.key)
+            fresh = cached is not None and cached.signature == sig
+            if (
+                cached is not None
+                and fresh
+                and (not cached.answer.problem or now < cached.retry_at)
+            ):
+                answers[id(m)] = cached.answer
+                if cached.answer.problem:
+                    retry.append(cached.retry_at - now)  # still ask again then
+                continue
+            asking.append((m, target, sig))
+        if asking:
+            got = read.probe(cluster, [t for _m, t, _s in asking])
+            for (m, _t, sig), answer in zip(asking, got, strict=True):
+                failures = 0
+                if answer.problem:
+                    old = self.asked.get(m.key)
+                    failures = (old.failures if old and old.signature == sig else 0) + 1
+                delay = self.backoff.delay(failures) if failures else 0.0
+                self.asked[m.key] = _Asked(sig, answer, now + delay, failures)
+                if failures:
+                    retry.append(delay)
+                answers[id(m)] = answer
+        probed = discovery.apply_probe(models, answers, configured_by(config))
+        return Probed(probed, len(asking), min(retry, default=None))
+
+
+def configured_by(config: Config) -> Callable[[DiscoveredModel], bool]:
+    """Whether a model's served name comes from the config (``served_name:``), so a probe
+    that finds another is worth saying."""
+    named = {(e.name, m.name) for e, _i, m in config.models.by_engine() if m.served_name}
+    return lambda m: m.rule is None and m.key in named
 
 
 def require_complete(state: ClusterState, allow_partial: bool) -> list[str]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from llmgw import inputs
 from llmgw.errors import InputError
-from llmgw.inputs import Discovery, Source, context, discover, probe_models
+from llmgw.inputs import Discovery, Source, context, discover
 from llmgw.targets import values as values_target
 from llmgw.targets.values import Rendered
 
@@ -28,7 +28,6 @@ __all__ = [
     "Source",
     "context",
     "discover",
-    "probe_models",
     "render",
 ]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from llmgw import desired, inputs, sync, targets
+from llmgw import desired, inputs, row_plan, targets
 from llmgw.desired import DesiredState
 from llmgw.errors import ExternalError
 from llmgw.render import models_by_name
@@ -102,7 +102,7 @@ def run(
         ours: dict[str, int] = {}
         foreign: dict[str, int] = {}
         for row in plan.current:
-            bucket = ours if sync.is_ours(row, api.owner) else foreign
+            bucket = ours if row_plan.is_ours(row, api.owner) else foreign
             name = str(row.get("model_name"))
             bucket[name] = bucket.get(name, 0) + 1
         preview, where = plan.preview, plan.preview.where()
@@ -152,10 +152,10 @@ def release_of(plan: values_target.Plan) -> dict[str, Any]:
 def _replicas_disagree(api: Any, first: list[dict[str, Any]], aliases: Mapping[str, Any]) -> str:
     """Reads spread over the replicas behind the Service: two more reads must list the same
     rows of ours, or a replica has not reloaded the database yet."""
-    seen = [{sync.row_key(r) for r in first if sync.is_ours(r, api.owner)}]
+    seen = [{row_plan.row_key(r) for r in first if row_plan.is_ours(r, api.owner)}]
     for _ in range(2):
-        rows = sync.stored_rows(api.gateway.models(), aliases) if api.gateway else []
-        seen.append({sync.row_key(r) for r in rows if sync.is_ours(r, api.owner)})
+        rows = row_plan.stored_rows(api.gateway.models(), aliases) if api.gateway else []
+        seen.append({row_plan.row_key(r) for r in rows if row_plan.is_ours(r, api.owner)})
     if all(s == seen[0] for s in seen):
         return ""
     return "replicas disagree: not every replica has reloaded the database yet (retry shortly)"

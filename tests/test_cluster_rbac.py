@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import yaml
 
-from llmgw import sync
+from llmgw import row_plan
+from llmgw.controller import Controller, Options
 from llmgw.kube import auth
-from llmgw.watch import Controller, Options
 from tests.cluster_objects import create, model_deployment, model_service, ready_pods
 from tests.conftest import REPO, Kube, Result
 from tests.kubelet_standin import wait_for
@@ -321,7 +321,7 @@ def test_sync_reads_the_master_key_from_the_gateway_secret_and_nothing_else(
             result = cli("-c", conf, "sync", "--kubeconfig", who.kc, "--gateway-url", url, "--yes")
             assert result.code == 0, result.err
             served = {
-                r["model_name"] for r in api.store.values() if r["model_info"].get(sync.MANAGED)
+                r["model_name"] for r in api.store.values() if r["model_info"].get(row_plan.MANAGED)
             }
             assert "vllm/a" in served
     finally:

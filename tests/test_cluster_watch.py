@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from llmgw import sync
+from llmgw import row_plan
+from llmgw.controller import Controller, Options
 from llmgw.kube import auth
-from llmgw.watch import Controller, Options
 from tests.cluster_objects import create, model_deployment, model_service, ready_pods
 from tests.conftest import REPO, Kube
 from tests.kubelet_standin import wait_for
@@ -42,7 +42,7 @@ secrets:
 
 
 def names(api: Api) -> set[str]:
-    return {r["model_name"] for r in api.store.values() if r["model_info"].get(sync.MANAGED)}
+    return {r["model_name"] for r in api.store.values() if r["model_info"].get(row_plan.MANAGED)}
 
 
 @dataclass

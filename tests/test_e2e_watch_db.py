@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from llmgw.controller import Controller, Options
 from llmgw.kube import auth
-from llmgw.watch import Controller, Options
 from tests import litellm_db
 from tests.k8s_objects import pod, service
 from tests.kube_standin import Cluster, kubeconfig
@@ -154,10 +154,10 @@ def test_verify_interval_exports_which_names_answer_and_logs_a_failing_one_once(
 
     wait_until(lambda: up("vllm/a") == 1.0)
     assert up("vllm/b") == 1.0  # b is down: its alias answers from a
-    with caplog.at_level(logging.INFO, logger="llmgw.watch"):
+    with caplog.at_level(logging.INFO, logger="llmgw"):
         engines.down_hosts = {"a.vllm:8000"}
         wait_until(lambda: up("vllm/a") == 0.0)
-        fails = controller.verify_fails
+        fails = controller.verifier.fails
         wait_until(lambda: fails.get("vllm/a", 0) >= 4, timeout=60)  # logged once, at 3
         engines.down_hosts = set()
         wait_until(lambda: up("vllm/a") == 1.0)

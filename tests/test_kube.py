@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from llmgw import config, discovery, pipeline, snapshot
+from llmgw import config, discovery, inputs, snapshot
 from llmgw.errors import ExternalError, InputError
 from llmgw.kube import api as api_mod
 from llmgw.kube import auth, read
@@ -182,11 +182,11 @@ def test_probe_uses_the_served_id_and_marks_failures(
         200,
         {"object": "list", "data": [{"id": "org/a-v2", "object": "model"}]},
     )
-    c = cfg(write)
+    c = cfg(write, "  vllm: [{name: a, served_name: org/a}, {name: b}]\n  tei: [{name: e}]\n")
     conn = auth.connect(auth.Connection(api, None))
     models = discovery.discover(c, read.read_state(conn, discovery.wanted(c)))
     before = len(cluster.requests)
-    probed = {m.name: m for m in pipeline.probe_models(conn, models, lambda m: m.name == "a")}
+    probed = {m.name: m for m in inputs.Prober().probe(conn, c, models).models}
     assert probed["a"].served_name == "org/a-v2"
     assert any("not 'org/a' as configured" in n for n in probed["a"].notes)
     assert any(n.startswith("unverified:") and "503" in n for n in probed["e"].notes)
@@ -204,9 +204,8 @@ def test_probe_ollama_tags(cluster: Cluster, api: Path, write: Callable[[str, st
     )
     c = cfg(write, "  ollama: [{name: o}]\n")
     conn = auth.connect(auth.Connection(api, None))
-    probed = pipeline.probe_models(
-        conn, discovery.discover(c, read.read_state(conn, discovery.wanted(c))), lambda m: False
-    )
+    found = discovery.discover(c, read.read_state(conn, discovery.wanted(c)))
+    probed = inputs.Prober().probe(conn, c, found).models
     assert probed[0].served_name == "llama3.2:3b"
 
 

@@ -5,6 +5,7 @@ test_cluster_watch.py."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +108,21 @@ def test_an_api_error_counts_as_not_holding(world: tuple[Cluster, Clock, auth.Cl
     cluster, _clock, _conn = world
     cluster.faults.append(Fault(r"/apis/coordination", status=500, times=1))
     assert not elector(world, "a").try_acquire_or_renew()
+
+
+def test_an_outage_is_not_holding_said_once_and_a_release_in_it_is_said(
+    world: tuple[Cluster, Clock, auth.Cluster], caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster, _clock, _conn = world
+    a = elector(world, "a")
+    assert a.try_acquire_or_renew()
+    cluster.down = True
+    with caplog.at_level(logging.WARNING, logger="llmgw"):
+        assert not a.try_acquire_or_renew()
+        assert not a.try_acquire_or_renew()
+        a.release()
+    said = [r.getMessage() for r in caplog.records]
+    assert len([m for m in said if "not holding it" in m]) == 1, said  # once, not a renewal
+    assert any("could not release the Lease" in m for m in said), said
+    cluster.down = False
+    assert a.try_acquire_or_renew()

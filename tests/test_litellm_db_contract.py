@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from llmgw import pipeline, sync, syncer
+from llmgw import pipeline, row_plan, syncer
 from tests.k8s_objects import kube_list, pod, service
 
 URL = os.environ.get("LLMGW_LITELLM_URL", "")
@@ -69,4 +69,4 @@ def test_the_sync_scenario_on_a_real_gateway(tmp_path: Path) -> None:
     assert [r["model_name"] for r in removed.plan.delete] == ["vllm/b"]
     last = _run(tmp_path, 9000, "{name: a}")
     assert last.plan.writes == 0
-    assert all(not sync.is_ours(r, "llmgw-test/contract") for r in last.plan.unmanaged)
+    assert all(not row_plan.is_ours(r, "llmgw-test/contract") for r in last.plan.unmanaged)

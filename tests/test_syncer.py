@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from llmgw import sync
+from llmgw import row_plan
 from tests.conftest import Result
 from tests.k8s_objects import kube_list, pod, service
 from tests.kube_standin import Cluster, kubeconfig
@@ -68,7 +68,7 @@ def run(cli: Cli, cfg: Path, snap: Path, *extra: str | Path) -> Result:
 
 
 def ours(api: Api) -> dict[str, dict[str, Any]]:
-    return {i: r for i, r in api.store.items() if r["model_info"].get(sync.MANAGED)}
+    return {i: r for i, r in api.store.items() if r["model_info"].get(row_plan.MANAGED)}
 
 
 def test_first_sync_creates_and_a_second_writes_nothing(
@@ -87,7 +87,7 @@ def test_first_sync_creates_and_a_second_writes_nothing(
         "model": "hosted_vllm/org/a",
         "api_base": "http://a.vllm:8000/v1",
     }
-    assert a["model_info"][sync.OWNER] == "ai/gw" and a["model_info"]["mode"] == "chat"
+    assert a["model_info"][row_plan.OWNER] == "ai/gw" and a["model_info"]["mode"] == "chat"
     writes = len(standin.writes())
     second = run(cli, cfg, snap, "--yes")
     assert second.code == 0 and "in step" in second.err, second.err
@@ -160,7 +160,7 @@ def test_ui_rows_and_config_models_are_never_touched(
     standin.store[other] = {
         "model_name": "vllm/b",
         "litellm_params": {"model": "openai/b"},
-        "model_info": {"id": other, sync.MANAGED: True, sync.OWNER: "ai/another-gateway"},
+        "model_info": {"id": other, row_plan.MANAGED: True, row_plan.OWNER: "ai/another-gateway"},
     }
     result = run(cli, cfg, cluster_file(tmp_path), "--yes", "--allow-removal")
     assert result.code == 0, result.err

@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from llmgw import sync
+from llmgw import row_plan
+from llmgw.controller import Controller, Options
+from llmgw.health import serve_health
 from llmgw.kube import auth
-from llmgw.watch import Controller, Options, serve_health
 from tests.k8s_objects import pod, service
 from tests.kube_standin import Cluster, kubeconfig
 from tests.kube_standin import serve as serve_kube
@@ -51,7 +52,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> float:
 
 
 def names(api: Api) -> set[str]:
-    return {r["model_name"] for r in api.store.values() if r["model_info"].get(sync.MANAGED)}
+    return {r["model_name"] for r in api.store.values() if r["model_info"].get(row_plan.MANAGED)}
 
 
 class World:
@@ -225,7 +226,7 @@ def test_config_edits_are_picked_up_and_an_invalid_one_is_ignored(
         )
         edited.replace(world.config)  # an atomic swap, as a ConfigMap mount does
         wait_until(lambda: "bedrock/nova" in names(world.api))
-        with caplog.at_level(logging.ERROR, logger="llmgw.watch"):
+        with caplog.at_level(logging.ERROR, logger="llmgw"):
             world.config.write_text("gateway: [not, a, mapping\n")
             wait_until(lambda: "config change ignored" in caplog.text)
         world.cluster.put(pod("b-0", "vllm", {"app": "b"}))  # the last good config still runs
@@ -365,7 +366,7 @@ def test_watches_that_end_at_once_back_off_and_a_later_change_arrives(
     with world.controller(watch_timeout=30, backoff_start=0.2, backoff_max=2.0) as c:
         steady(world)
         world.cluster.flap = mode  # the open watches end too
-        with caplog.at_level(logging.WARNING, logger="llmgw.watch"):
+        with caplog.at_level(logging.WARNING, logger="llmgw"):
             c_before = watch_requests(world.cluster)
             time.sleep(4.0)
             flapped = watch_requests(world.cluster) - c_before
@@ -462,19 +463,17 @@ def test_probe_asks_when_the_pods_change_not_on_every_reconcile(world: World) ->
         wait_until(lambda: asked("a") == first + 1)
 
 
-def test_events_of_a_watch_from_before_the_last_list_are_ignored(tmp_path: Path) -> None:
+def test_events_of_a_watch_from_before_the_last_list_are_ignored() -> None:
     """A superseded watch may still deliver what it read before it was closed: stale."""
-    from llmgw.watch import _Namespace
+    from llmgw.kube.informer import Informer, Namespace
 
-    config = tmp_path / "config.yaml"
-    config.write_text(CONFIG.format(url="http://127.0.0.1:9"))
-    c = Controller(Options(config_path=config), lambda: None, env={})
-    c.view["vllm"] = _Namespace(healthy=True, generation=2)
+    informer = Informer(None)
+    informer.view["vllm"] = Namespace(healthy=True, generation=2)
     old = pod("a-0", "vllm", {"app": "a"})
-    c._handle(("event", "vllm", "pods", 1, "ADDED", old))  # the watch of generation 1
-    assert c.view["vllm"].pods == {} and c.dirty_at is None
-    c._handle(("event", "vllm", "pods", 2, "ADDED", old))  # the current watch
-    assert list(c.view["vllm"].pods) and c.dirty_at is not None
+    assert not informer.handle(("event", "vllm", "pods", 1, "ADDED", old))  # generation 1
+    assert informer.view["vllm"].pods == {}
+    assert informer.handle(("event", "vllm", "pods", 2, "ADDED", old))  # the current watch
+    assert list(informer.view["vllm"].pods)
 
 
 @pytest.mark.parametrize("listen", ["bogus", ":99999", ":0", "::1:8080", "[::1]", "host :80"])
@@ -504,7 +503,7 @@ def test_the_logs_say_what_runs_where_and_why_a_model_is_left_out(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.cluster.put(pod("b-0", "vllm", {"app": "b"}, state="crashloop"))
-    with caplog.at_level(logging.INFO, logger="llmgw.watch"), world.controller() as c:
+    with caplog.at_level(logging.INFO, logger="llmgw"), world.controller() as c:
         steady(world)
         wait_until(lambda: c.left_out.get("vllm/b") is not None)
         time.sleep(0.5)  # more reconciles: said once
@@ -568,7 +567,7 @@ def test_a_labelled_pod_left_out_is_logged_once(
     def said() -> list[str]:
         return [r.getMessage() for r in caplog.records if "models/odd-0" in r.getMessage()]
 
-    with caplog.at_level(logging.WARNING, logger="llmgw.watch"), world.controller() as c:
+    with caplog.at_level(logging.WARNING, logger="llmgw"), world.controller() as c:
         world.cluster.put(odd)
         steady(world)
         wait_until(lambda: bool(said()))
@@ -616,7 +615,7 @@ def test_a_gateway_refusing_an_endpoint_for_30_s_is_backed_off_not_fatal(
         except urllib.error.HTTPError as exc:
             return int(exc.code)
 
-    with caplog.at_level(logging.INFO, logger="llmgw.watch"), world.controller() as c:
+    with caplog.at_level(logging.INFO, logger="llmgw"), world.controller() as c:
         server = serve_health(c, f"127.0.0.1:{port}")
         try:
             steady(world)

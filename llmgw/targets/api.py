@@ -1,7 +1,7 @@
 """The api target: the desired state as rows and router settings in the gateway's database,
 through LiteLLM's management API, with no pod restart.
 
-``sync.plan`` (pure) says which rows llmgw owns to create and delete, and whether the router
+``row_plan.plan`` (pure) says which rows llmgw owns to create and delete, and whether the router
 settings that follow the cluster (fallbacks, the alias that keeps a down name answering) must
 change. This module reads what the gateway serves, and writes make-before-break: new rows
 first (bounded concurrency), then the router settings, then — only when everything before
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from llmgw import sync
+from llmgw import row_plan
 from llmgw.config import Config
 from llmgw.desired import DesiredState
 from llmgw.errors import ExternalError
@@ -33,7 +33,7 @@ CONCURRENCY = 8
 
 @dataclass(frozen=True)
 class Plan:
-    rows: sync.SyncPlan
+    rows: row_plan.SyncPlan
     preview: Preview
     #: The public names the gateway serves through its database once this plan is applied.
     names: list[str]
@@ -86,7 +86,7 @@ def waiting_for_deploy(fixed: Mapping[str, Any], running: Mapping[str, Any]) -> 
     ]
 
 
-def preview_of(p: sync.SyncPlan) -> Preview:
+def preview_of(p: row_plan.SyncPlan) -> Preview:
     """The plan in the common words: models added, removed, changed by public name, and the
     router settings that change."""
     return Preview(
@@ -120,7 +120,7 @@ class ApiTarget:
         self.confirm_timeout = confirm_timeout
         #: The kube context and API server, when the gateway is reached through the cluster.
         self.cluster_names = cluster_names
-        self.owner = sync.owner_of(config.gateway.namespace, config.gateway.release)
+        self.owner = row_plan.owner_of(config.gateway.namespace, config.gateway.release)
 
     @property
     def where(self) -> str:
@@ -132,13 +132,14 @@ class ApiTarget:
         return self.gateway
 
     def plan(self, state: DesiredState, ui: Reporter) -> Plan:
-        desired = sync.desired_rows(state.entries, self.owner)
+        desired = row_plan.desired_rows(state.entries, self.owner)
         gateway = self._gateway()
         ui.phase("read the gateway's models")
         listed, live = gateway.models(), gateway.router_settings()
-        rows = sync.plan(desired, listed, self.owner, state.router.live, live)
+        rows = row_plan.plan(desired, listed, self.owner, state.router.live, live)
         current = [
-            dict(r) for r in sync.stored_rows(listed, sync.router_state(live)["model_group_alias"])
+            dict(r)
+            for r in row_plan.stored_rows(listed, row_plan.router_state(live)["model_group_alias"])
         ]
         names = list(dict.fromkeys(str(r["model_name"]) for r in desired))
         gw = self.config.gateway
@@ -154,7 +155,7 @@ class ApiTarget:
             target=target,
             release_changes=waiting_for_deploy(state.router.fixed, live),
         )
-        return Plan(rows, preview, names, current, sync.router_state(live))
+        return Plan(rows, preview, names, current, row_plan.router_state(live))
 
     def question(self, plan: Plan) -> str:
         return f"Apply {plan.writes} writes to {plan.preview.where()}?"
@@ -174,7 +175,7 @@ class ApiTarget:
         if not self.confirm:
             return Applied(p.writes, None)
         ui.phase("confirm on the replicas")
-        expected: dict[str, str | None] = {_id(r): r["model_info"][sync.SPEC] for r in p.create}
+        expected: dict[str, str | None] = {_id(r): r["model_info"][row_plan.SPEC] for r in p.create}
         expected.update({_id(r): None for r in p.delete})
         interval = self.config.gateway.reload_interval_seconds
         timeout = self.confirm_timeout
@@ -192,7 +193,7 @@ class ApiTarget:
 
 @dataclass(frozen=True)
 class Outcome:
-    plan: sync.SyncPlan
+    plan: row_plan.SyncPlan
     applied: bool
     where: str = ""
     writes: int = 0
@@ -277,7 +278,7 @@ def _router(gateway: GatewayClient, settings: Mapping[str, Any]) -> None:
     gateway.update_router(settings)
 
 
-def apply(gateway: GatewayClient, p: sync.SyncPlan) -> tuple[int, list[str]]:
+def apply(gateway: GatewayClient, p: row_plan.SyncPlan) -> tuple[int, list[str]]:
     """Creates (bounded concurrency), the router settings, then deletes; each step only when
     the one before succeeded. (writes done, failures)."""
     jobs = [(f"create {row['model_name']}", partial(_create, gateway, row)) for row in p.create]
@@ -331,16 +332,16 @@ def confirm(
     streak, first_good = 0, 0.0
     while True:
         listed = gateway.models()
-        aliases = sync.router_state(router or {})["model_group_alias"]
-        rows = {_id(r): r for r in sync.stored_rows(listed, aliases)}
+        aliases = row_plan.router_state(router or {})["model_group_alias"]
+        rows = {_id(r): r for r in row_plan.stored_rows(listed, aliases)}
         good = all(
             (rows.get(i) is None)
             if want is None
-            else (rows.get(i, {}).get("model_info") or {}).get(sync.SPEC) == want
+            else (rows.get(i, {}).get("model_info") or {}).get(row_plan.SPEC) == want
             for i, want in expected.items()
         )
         if good and router is not None:
-            good = sync.router_state(gateway.router_settings()) == sync.router_state(router)
+            good = row_plan.router_state(gateway.router_settings()) == row_plan.router_state(router)
         now = clock() - start
         if good:
             first_good = first_good if streak else now

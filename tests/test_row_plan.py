@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgw import sync
+from llmgw import row_plan
 
 OWNER = "ai/gw"
 
@@ -33,31 +33,31 @@ def stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_ids_are_deterministic_and_distinct() -> None:
-    a, b = sync.desired_rows([entry("a")], OWNER), sync.desired_rows([entry("a")], OWNER)
+    a, b = row_plan.desired_rows([entry("a")], OWNER), row_plan.desired_rows([entry("a")], OWNER)
     assert a == b
     assert (
-        sync.desired_rows([entry("a")], "ai/other")[0]["model_info"]["id"]
+        row_plan.desired_rows([entry("a")], "ai/other")[0]["model_info"]["id"]
         != a[0]["model_info"]["id"]
     )
     info = a[0]["model_info"]
-    assert info[sync.MANAGED] is True and info[sync.OWNER] == OWNER
+    assert info[row_plan.MANAGED] is True and info[row_plan.OWNER] == OWNER
     # A changed deployment is a new row: created before the old one goes.
-    changed = sync.desired_rows([entry("a", timeout=30)], OWNER)[0]["model_info"]["id"]
+    changed = row_plan.desired_rows([entry("a", timeout=30)], OWNER)[0]["model_info"]["id"]
     assert changed != info["id"]
 
 
 def test_in_step_means_no_writes_even_with_stripped_params() -> None:
-    desired = sync.desired_rows([entry("a"), entry("b")], OWNER)
-    p = sync.plan(desired, stored(desired), OWNER)
+    desired = row_plan.desired_rows([entry("a"), entry("b")], OWNER)
+    p = row_plan.plan(desired, stored(desired), OWNER)
     assert p.writes == 0 and not (p.added or p.removed or p.changed)
 
 
 def test_a_change_is_a_new_row_and_the_old_one_deleted() -> None:
-    before = sync.desired_rows([entry("a"), entry("b", timeout=30), entry("c")], OWNER)
-    after = sync.desired_rows(
+    before = row_plan.desired_rows([entry("a"), entry("b", timeout=30), entry("c")], OWNER)
+    after = row_plan.desired_rows(
         [entry("a", api_base="http://a.vllm:9000/v1"), entry("b"), entry("d")], OWNER
     )
-    p = sync.plan(after, stored(before), OWNER)
+    p = row_plan.plan(after, stored(before), OWNER)
     assert [r["model_name"] for r in p.create] == ["vllm/a", "vllm/b", "vllm/d"]
     assert [r["model_name"] for r in p.delete] == ["vllm/a", "vllm/b", "vllm/c"]
     assert (p.added, p.removed, p.changed) == (["vllm/d"], ["vllm/c"], ["vllm/a", "vllm/b"])
@@ -68,9 +68,9 @@ def test_a_model_info_key_removed_from_the_config_leaves_the_row() -> None:
     """PATCH merges model_info: a key once sent would stay. A new row has only what is sent."""
     with_key = entry("a")
     with_key["model_info"] = {"mode": "chat", "team": "x"}
-    before = sync.desired_rows([with_key], OWNER)
-    after = sync.desired_rows([entry("a")], OWNER)
-    p = sync.plan(after, stored(before), OWNER)
+    before = row_plan.desired_rows([with_key], OWNER)
+    after = row_plan.desired_rows([entry("a")], OWNER)
+    p = row_plan.plan(after, stored(before), OWNER)
     assert [r["model_info"] for r in p.create] == [after[0]["model_info"]]
     assert "team" not in p.create[0]["model_info"]
     assert [r["model_info"]["id"] for r in p.delete] == [before[0]["model_info"]["id"]]
@@ -82,21 +82,21 @@ def alias_copy(row: dict[str, Any], alias: str) -> dict[str, Any]:
 
 
 def test_an_alias_copy_is_neither_ours_to_delete_nor_a_served_name() -> None:
-    desired = sync.desired_rows([entry("a"), entry("b")], OWNER)
+    desired = row_plan.desired_rows([entry("a"), entry("b")], OWNER)
     listed = stored(desired)
     listed.append(alias_copy(listed[1], "vllm/down"))  # vllm/down answered by vllm/b
     router = {"model_group_alias": {"vllm/down": "vllm/b"}, "fallbacks": []}
-    p = sync.plan(desired, listed, OWNER, router, router)
+    p = row_plan.plan(desired, listed, OWNER, router, router)
     assert p.writes == 0 and (p.added, p.removed, p.changed) == ([], [], [])
     assert p.unmanaged == []
 
 
 def test_router_settings_follow_and_are_written_whole() -> None:
-    desired = sync.desired_rows([entry("a"), entry("b")], OWNER)
+    desired = row_plan.desired_rows([entry("a"), entry("b")], OWNER)
     listed = [*stored(desired), alias_copy(stored(desired)[1], "vllm/down")]
     live = {"model_group_alias": {"vllm/down": "vllm/b"}, "num_retries": 2}
     # vllm/down is back: its alias goes; every key llmgw keeps is written, empty ones too.
-    p = sync.plan(desired, listed, OWNER, {"fallbacks": [{"vllm/a": ["vllm/b"]}]}, live)
+    p = row_plan.plan(desired, listed, OWNER, {"fallbacks": [{"vllm/a": ["vllm/b"]}]}, live)
     assert p.router == {
         "fallbacks": [{"vllm/a": ["vllm/b"]}],
         "context_window_fallbacks": [],
@@ -108,15 +108,15 @@ def test_router_settings_follow_and_are_written_whole() -> None:
     ]
     assert p.writes == 1 and not p.removed
     # Not asked about the router (None): it is left as it is.
-    assert sync.plan(desired, listed, OWNER, None, live).router is None
+    assert row_plan.plan(desired, listed, OWNER, None, live).router is None
 
 
 def test_only_our_rows_are_ever_touched() -> None:
-    ours = sync.desired_rows([entry("a")], OWNER)
+    ours = row_plan.desired_rows([entry("a")], OWNER)
     config_model = {
         "model_name": "vllm/a",
         "litellm_params": {},
-        "model_info": {"id": "x", "db_model": False, sync.MANAGED: True, sync.OWNER: OWNER},
+        "model_info": {"id": "x", "db_model": False, row_plan.MANAGED: True, row_plan.OWNER: OWNER},
     }
     ui_row = {
         "model_name": "vllm/z",
@@ -126,8 +126,13 @@ def test_only_our_rows_are_ever_touched() -> None:
     other = {
         "model_name": "vllm/q",
         "litellm_params": {},
-        "model_info": {"id": "z", "db_model": True, sync.MANAGED: True, sync.OWNER: "ai/else"},
+        "model_info": {
+            "id": "z",
+            "db_model": True,
+            row_plan.MANAGED: True,
+            row_plan.OWNER: "ai/else",
+        },
     }
-    p = sync.plan([], [*stored(ours), config_model, ui_row, other], OWNER)
+    p = row_plan.plan([], [*stored(ours), config_model, ui_row, other], OWNER)
     assert [r["model_info"]["id"] for r in p.delete] == [ours[0]["model_info"]["id"]]
     assert len(p.unmanaged) == 3
