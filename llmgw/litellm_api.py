@@ -59,6 +59,18 @@ class ApiError(ExternalError):
         self.status = status
         self.detail = message
 
+    # What LiteLLM's answers mean, read here (its words are its only signal) so that callers
+    # decide on these flags, not on text.
+    @property
+    def router_rejected(self) -> bool:
+        """A create whose row was stored but whose deployment the router dropped."""
+        return "saved to the database" in self.detail
+
+    @property
+    def no_such_row(self) -> bool:
+        """A delete of a row that is not there (LiteLLM answers 400)."""
+        return self.status == 400 and "not found" in self.detail
+
     def __str__(self) -> str:
         return f"{self.status} {self.detail}"
 

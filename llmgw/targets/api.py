@@ -233,7 +233,7 @@ def _create(gateway: GatewayClient, row: dict[str, Any]) -> None:
     try:
         gateway.create(row)
     except ApiError as exc:
-        if "saved to the database" in exc.detail:
+        if exc.router_rejected:
             # The row landed but the router dropped the deployment (invalid params): no
             # replica will serve it. Take it out again, so the next run is not stuck on it.
             _delete(gateway, _id(row))
@@ -269,7 +269,7 @@ def _delete(gateway: GatewayClient, model_id: str) -> None:
     try:
         gateway.delete(model_id)
     except ApiError as exc:
-        if exc.status == 400 and "not found" in exc.detail:
+        if exc.no_such_row:
             return  # already gone: the goal
         raise
 
