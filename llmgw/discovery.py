@@ -79,6 +79,9 @@ class Absence(enum.Enum):
     NO_NAMESPACE = "no namespace"
     #: Its namespace could not be listed.
     UNKNOWN = "unknown"
+    #: It runs, but nothing routes to it (no Service for a LeaderWorkerSet's leaders, no
+    #: HTTPRoute for an InferencePool): there is no address to give the gateway.
+    UNROUTABLE = "unroutable"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class DiscoveredModel:
     spec: SelfHostedModel | None = None
     #: No Service selects its pods and none is configured: ``api_base`` is a guess.
     guessed_address: bool = False
+    #: The serving resource it was found as (``InferenceService/llama``); empty for pods.
+    resource: str = ""
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -114,7 +119,9 @@ class DiscoveredModel:
 
     @property
     def found_by(self) -> str:
-        return "models" if self.rule is None else f"discover[{self.rule}]"
+        if self.rule is None:
+            return "models"
+        return f"discover[{self.rule}]" + (f" {self.resource}" if self.resource else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -384,7 +391,14 @@ def find(config: Config, state: ClusterState) -> Findings:
         listed[i] = replace(listed[i], notes=(*listed[i].notes, note))
     suggestions = _Suggestions(state)
     listed = [suggestions.apply(m, sel) for m, sel in zip(listed, selectors, strict=True)]
-    reports += _unselected(state, taken, set(wanted(config)))
+    from llmgw import serving
+
+    for number, rule in enumerate(config.discover):
+        if rule.kind != "Pod":
+            by_rules += serving.find(config, state, rule, number, reports)
+    by_rules.sort(key=lambda m: m.rule or 0)  # rule order; each rule's own order kept
+    owned = {id(p) for pods in state.pods.values() for p in pods if serving.owner(p)}
+    reports += _unselected(state, taken | owned, set(wanted(config)))
     return Findings([*listed, *by_rules], reports)
 
 
@@ -499,8 +513,13 @@ def _by_rules(
     """
     groups: dict[tuple[str, str, str], list[tuple[Obj, SelfHostedModel]]] = {}
     first: dict[tuple[str, str, str], int] = {}  # the rule that found each group first
+    from llmgw import serving
+
     specs: dict[tuple[Any, ...], SelfHostedModel | str] = {}  # a Deployment's pods share one
+    pooled = serving.pool_members(state) if state.resources.get("InferencePool") else {}
     for number, rule in enumerate(config.discover):
+        if rule.kind != "Pod":
+            continue
         selector = rule.parsed()
         for namespace in rule.namespaces:
             for pod in state.pods.get(namespace, ()):
@@ -512,6 +531,14 @@ def _by_rules(
                 if id(pod) in taken:
                     continue
                 taken.add(id(pod))
+                resource = serving.owner(pod) or pooled.get(id(pod))
+                if resource is not None:
+                    kind = resource.split("/")[0]
+                    reports.append(
+                        f"{describe(pod)} (discover[{number}]): belongs to {resource}: left to "
+                        f"it (a rule with kind: {kind} serves it once, where it is served)"
+                    )
+                    continue
                 read = _read_pod(pod, rule, namespace, specs)
                 if isinstance(read, str):
                     reports.append(f"{describe(pod)} (discover[{number}]): {read}; left out")
@@ -720,19 +747,44 @@ def wanted(config: Config, everything: bool = False) -> dict[str, Wanted]:
     pods by; ``everything`` lists whole namespaces (``discover`` reports what nothing
     selects)."""
     selectors: dict[str, list[Selector]] = {}
+    kinds: dict[str, set[str]] = {}
+    whole: set[str] = set()
     for engine, _index, model in config.models.by_engine():
         ns = model_namespace(engine, model)
         selectors.setdefault(ns, []).append(equality(model.selector_labels()))
     for rule in config.discover:
         for ns in rule.namespaces:
-            selectors.setdefault(ns, []).append(rule.parsed())
-    return {ns: Wanted(tuple(dict.fromkeys(selectors[ns])), everything) for ns in sorted(selectors)}
+            if rule.kind == "Pod":
+                selectors.setdefault(ns, []).append(rule.parsed())
+                continue
+            # A resource's pods (its leaders, its pool's members, its engines) carry the
+            # resource's labels, not the rule's: the namespace's pods are read whole.
+            selectors.setdefault(ns, [])
+            whole.add(ns)
+            from llmgw import serving
+
+            kinds.setdefault(ns, set()).update(serving.KINDS_READ[rule.kind])
+    return {
+        ns: Wanted(
+            tuple(dict.fromkeys(selectors[ns])),
+            everything or ns in whole,
+            frozenset(kinds.get(ns, ())),
+        )
+        for ns in sorted(selectors)
+    }
 
 
 def probe_targets(models: Sequence[DiscoveredModel]) -> list[tuple[DiscoveredModel, ProbeTarget]]:
     """The ready models that have a Service, with where to ask their engine."""
     out = []
     for m in models:
+        if m.ready and m.resource:  # where the resource serves: its Service, Gateway or router
+            url = urlsplit(m.api_base)
+            host = (url.hostname or "").split(".")
+            if len(host) >= 2:
+                path = url.path.rstrip("/") + "/models"
+                out.append((m, ProbeTarget(host[1], host[0], url.port or 80, path)))
+            continue
         if m.ready and m.service:
             engine = ENGINES[m.engine]
             port = int(urlsplit(m.api_base).port or engine.port)

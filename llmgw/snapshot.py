@@ -19,7 +19,7 @@ from typing import Any
 from llmgw import files, yamlsrc
 from llmgw.errors import InputError
 from llmgw.redact import excerpt
-from llmgw.state import ClusterState, Obj, bad_objects
+from llmgw.state import RESOURCE_KINDS, ClusterState, Obj, bad_objects
 
 #: How a snapshot is made, for the hints.
 COMMAND = "kubectl get pods,services -A -o yaml > FILE"
@@ -94,7 +94,7 @@ def _objects(data: Any, path: Path) -> list[Obj]:
         kind = "a list" if isinstance(data, list) else "a single value"
         raise InputError(f"{path}: expected a Kubernetes List object, got {kind}", HINT)
     if "items" not in data:
-        if data.get("kind") in ("Pod", "Service", "Namespace"):
+        if data.get("kind") in ("Pod", "Service", "Namespace", *RESOURCE_KINDS):
             return [data]
         raise InputError(f"{path}: expected a Kubernetes List with items:", HINT)
     items = data["items"] or []
@@ -118,6 +118,7 @@ def _objects(data: Any, path: Path) -> list[Obj]:
 def state_from_objects(objects: Iterable[Obj], source: str) -> ClusterState:
     pods: dict[str, list[Obj]] = {}
     services: dict[str, list[Obj]] = {}
+    resources: dict[str, dict[str, list[Obj]]] = {}
     namespaces: set[str] = set()
     for obj in objects:
         kind = obj.get("kind")
@@ -130,12 +131,15 @@ def state_from_objects(objects: Iterable[Obj], source: str) -> ClusterState:
             pods.setdefault(ns, []).append(obj)
         elif kind == "Service":
             services.setdefault(ns, []).append(obj)
+        elif kind in RESOURCE_KINDS:
+            resources.setdefault(str(kind), {}).setdefault(ns, []).append(obj)
     return ClusterState(
         pods=pods,
         services=services,
         # Only a snapshot that lists Namespace objects can say which namespaces are missing.
         namespaces=frozenset(namespaces) if namespaces else None,
         source=source,
+        resources=resources,
     )
 
 
@@ -198,6 +202,39 @@ def _without_secrets(pod: Obj, keep_env: frozenset[str]) -> Obj:
     return pod
 
 
+def _resource_without_secrets(obj: Obj, keep_env: frozenset[str]) -> Obj:
+    """A serving resource as a snapshot keeps it: pod templates inside it (a KServe
+    predictor, an LWS leader and worker template) lose env values and secret flags as a
+    pod does, and only llmgw's annotations stay."""
+    import copy
+
+    obj = copy.deepcopy(obj)
+    meta = obj.get("metadata") or {}
+    meta.pop("managedFields", None)
+    if isinstance(meta.get("annotations"), dict):
+        meta["annotations"] = {
+            k: v for k, v in meta["annotations"].items() if str(k).startswith("llmgw.io/")
+        }
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("args"), list) or isinstance(node.get("command"), list):
+                for field in ("command", "args"):
+                    if isinstance(node.get(field), list):
+                        node[field] = _masked_argv(node[field])
+            for env in node.get("env") or [] if isinstance(node.get("env"), list) else []:
+                if isinstance(env, dict) and "value" in env and env.get("name") not in keep_env:
+                    env["value"] = MASKED
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(obj.get("spec"))
+    return obj
+
+
 def _containers(pod: Obj) -> list[dict[str, Any]]:
     spec = pod.get("spec") or {}
     return [
@@ -224,6 +261,13 @@ def to_list(state: ClusterState) -> dict[str, Any]:
         ]
     for ns in sorted(state.services):
         items += [{"apiVersion": "v1", **s, "kind": "Service"} for s in state.services[ns]]
+    for kind in sorted(state.resources):
+        version = RESOURCE_KINDS[kind][1][0]
+        for ns in sorted(state.resources[kind]):
+            items += [
+                {"apiVersion": version, **_resource_without_secrets(o, keep), "kind": kind}
+                for o in state.resources[kind][ns]
+            ]
     return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
 
 

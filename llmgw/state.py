@@ -26,6 +26,25 @@ _IPV4 = re.compile(r"^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
+#: The resources a ``discover:`` rule may name, and the Gateway API objects an InferencePool
+#: is reached through: kind → (plural, the API versions to ask, newest first: a cluster that
+#: has only the older one is read too).
+RESOURCE_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "InferenceService": ("inferenceservices", ("serving.kserve.io/v1beta1",)),
+    "LLMInferenceService": (
+        "llminferenceservices",
+        ("serving.kserve.io/v1alpha2", "serving.kserve.io/v1alpha1"),
+    ),
+    "LeaderWorkerSet": ("leaderworkersets", ("leaderworkerset.x-k8s.io/v1",)),
+    "InferencePool": (
+        "inferencepools",
+        ("inference.networking.k8s.io/v1", "inference.networking.x-k8s.io/v1alpha2"),
+    ),
+    "HTTPRoute": ("httproutes", ("gateway.networking.k8s.io/v1",)),
+    "Gateway": ("gateways", ("gateway.networking.k8s.io/v1",)),
+}
+
+
 @dataclass(frozen=True)
 class ClusterState:
     """Pods and Services by namespace, as Kubernetes JSON objects."""
@@ -44,6 +63,10 @@ class ClusterState:
     forbidden_namespaces: frozenset[str] = frozenset()
     #: What the source itself warns of (a snapshot that holds secrets in the clear).
     notes: tuple[str, ...] = ()
+    #: Objects of ``RESOURCE_KINDS`` by kind, then namespace.
+    resources: Mapping[str, Mapping[str, Sequence[Obj]]] = field(default_factory=dict)
+    #: Kinds the cluster does not serve (no CRD installed): rules for them find nothing.
+    missing_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,8 @@ class Wanted:
 
     selectors: tuple[Selector, ...] = ()
     everything: bool = False
+    #: Resources of ``RESOURCE_KINDS`` to list too (one LIST per kind).
+    kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -180,6 +205,8 @@ def check_object(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return f"must be a mapping, not {_kind(obj)}"
     kind = obj.get("kind")
+    if kind in RESOURCE_KINDS:
+        return _check_resource(obj)
     if kind not in ("Pod", "Service"):
         return None
     try:
@@ -200,6 +227,26 @@ def check_object(obj: Any) -> str | None:
             _pod_status(_opt_map(obj, "status", ""))
         else:
             _service_spec(spec)
+    except _Bad as exc:
+        return str(exc)
+    return None
+
+
+def _check_resource(obj: Mapping[str, Any]) -> str | None:
+    """A serving resource: what every reader of it relies on (its name, namespace, labels,
+    and ``spec``/``status`` as mappings); the fields inside are read defensively."""
+    try:
+        meta = _need(obj.get("metadata"), dict, "metadata", "a mapping")
+        name = _need(meta.get("name"), str, "metadata.name", "text")
+        namespace = _opt_str(meta, "namespace", "metadata.")
+        if namespace is not None and not _DNS1123_LABEL.match(namespace):
+            return f"metadata.namespace {namespace[:60]!r} is not a valid namespace name"
+        if not _DNS1123_SUBDOMAIN.match(name):
+            return f"metadata.name {name[:60]!r} is not a valid {obj.get('kind')} name"
+        _string_map(meta, "labels", "metadata.")
+        _string_map(meta, "annotations", "metadata.")
+        _opt_map(obj, "spec", "")
+        _opt_map(obj, "status", "")
     except _Bad as exc:
         return str(exc)
     return None

@@ -539,13 +539,27 @@ class Models(Strict):
 
 
 class DiscoverRule(Strict):
-    """Pods to serve without listing them: every pod the selector picks in these namespaces
-    is a model, named by its `app.kubernetes.io/name` (else `app`) label."""
+    """Models to serve without listing them. `kind: Pod` (the default): every pod the selector
+    picks in these namespaces is a model, named by its `app.kubernetes.io/name` (else `app`)
+    label. Another kind: every such resource the selector picks is a model (or, for a
+    production-stack router, every model behind it), reached where the resource serves it."""
 
+    kind: Literal[
+        "Pod",
+        "InferenceService",
+        "LLMInferenceService",
+        "LeaderWorkerSet",
+        "InferencePool",
+        "ProductionStack",
+    ] = "Pod"
+    """What the rule finds: `Pod`; KServe `InferenceService` or `LLMInferenceService`; a
+    `LeaderWorkerSet` (its leaders serve); an `InferencePool` (through its Gateway); a vLLM
+    production-stack release (`ProductionStack`: its router Service)."""
     namespaces: list[str] = Field(min_length=1)
     """Namespaces to look in, each by name (no "all": read rights stay per namespace)."""
     selector: str
-    """A label selector, as `kubectl get pods -l` takes it (e.g. `llmgw.io/serve=true`)."""
+    """A label selector on the pods (or on the resources of `kind`; for `ProductionStack` on
+    the router's pods), as `kubectl get -l` takes it (e.g. `llmgw.io/serve=true`)."""
     engine: Literal["auto", "vllm", "sglang", "tgi", "ollama", "tei"] = "auto"
     """`auto`: the pod's `llmgw.io/engine` label, else its container image or command; or one
     engine for every pod the rule selects."""

@@ -74,7 +74,7 @@ class Ask:
             if path.endswith("/pods")
             else "services"
             if path.endswith("/services")
-            else "namespaces"
+            else _listed_resource(path)
         )
         if status == 401:
             return ExternalError(
@@ -112,3 +112,12 @@ def _api_message(exc: Any) -> str:
         return str(json.loads(exc.body).get("message") or exc.reason)
     except (TypeError, ValueError, AttributeError):
         return str(exc.reason or "error")
+
+
+def _listed_resource(path: str) -> str:
+    """``inferenceservices.serving.kserve.io`` for a list of a custom kind (as RBAC names it),
+    ``namespaces`` for a namespace read."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 6 and parts[0] == "apis" and parts[3] == "namespaces":
+        return f"{parts[5]}.{parts[1]}"
+    return "namespaces"

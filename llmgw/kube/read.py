@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw.errors import ExternalError
 from llmgw.kube.api import Ask, Forbidden, ListFailed
 from llmgw.kube.auth import Cluster
 from llmgw.selector import cover
-from llmgw.state import ClusterState, Obj, ProbeAnswer, ProbeTarget, Wanted, bad_objects
+from llmgw.state import (
+    RESOURCE_KINDS,
+    ClusterState,
+    Obj,
+    ProbeAnswer,
+    ProbeTarget,
+    Wanted,
+    bad_objects,
+)
 
 PAGE_SIZE = 500
 
@@ -80,21 +88,52 @@ class _NamespaceResult:
     exists: bool
     problem: str = ""
     forbidden: bool = False
+    #: Objects of the serving kinds asked for, by kind; and the kinds the cluster lacks.
+    resources: dict[str, list[Obj]] = field(default_factory=dict)
+    missing_kinds: frozenset[str] = frozenset()
+
+
+def list_kind(ask: Ask, namespace: str, kind: str) -> tuple[list[Obj], str] | None:
+    """One LIST of a serving kind in a namespace (the newest API version the cluster serves,
+    then the older); None when it serves none (no CRD: 404)."""
+    plural, versions = RESOURCE_KINDS[kind]
+    for version in versions:
+        try:
+            items, rv = list_all(ask, f"/apis/{version}/namespaces/{namespace}/{plural}", None)
+        except ListFailed as exc:
+            if exc.status == 404:
+                continue
+            raise
+        for item in items:
+            if isinstance(item, dict):
+                item["kind"] = kind
+        return items, rv
+    return None
 
 
 def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _NamespaceResult:
     ask = Ask(cluster, namespace)
     base = f"/api/v1/namespaces/{namespace}"
+    resources: dict[str, list[Obj]] = {}
+    missing: set[str] = set()
     try:
         pods = list_all(ask, f"{base}/pods", pod_selector(wanted))[0]
         services = list_all(ask, f"{base}/services", None)[0]
+        for kind in sorted(wanted.kinds):
+            listed = list_kind(ask, namespace, kind)
+            if listed is None:
+                missing.add(kind)
+            else:
+                resources[kind] = listed[0]
     except ListFailed as exc:
         if exc.status == 404:
             return _NamespaceResult(namespace, [], [], exists=False)
         return _NamespaceResult(namespace, [], [], exists=True, problem=str(exc))
     except Forbidden as exc:  # per-namespace Roles: one namespace denied is a partial read
         return _NamespaceResult(namespace, [], [], exists=True, problem=exc.message, forbidden=True)
-    bad = bad_objects([*pods, *services], limit=3)
+    bad = bad_objects(
+        [*pods, *services, *(o for objs in resources.values() for o in objs)], limit=3
+    )
     if bad:
         where = f"{cluster.describe()}, namespace {namespace}"
         return _NamespaceResult(
@@ -108,7 +147,9 @@ def _read_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> _Namesp
             exists = exc.status != 404
         except ExternalError:
             exists = True  # not allowed to read namespaces: assume it exists and is empty
-    return _NamespaceResult(namespace, pods, services, exists)
+    return _NamespaceResult(
+        namespace, pods, services, exists, resources=resources, missing_kinds=frozenset(missing)
+    )
 
 
 def read_state(cluster: Cluster, wanted: Mapping[str, Wanted]) -> ClusterState:
@@ -124,7 +165,17 @@ def read_state(cluster: Cluster, wanted: Mapping[str, Wanted]) -> ClusterState:
         problems=tuple(r.problem for r in results if r.problem),
         failed_namespaces=frozenset(r.namespace for r in results if r.problem),
         forbidden_namespaces=frozenset(r.namespace for r in results if r.forbidden),
+        resources=_by_kind(results),
+        missing_kinds=frozenset(k for r in results for k in r.missing_kinds),
     )
+
+
+def _by_kind(results: Sequence[_NamespaceResult]) -> dict[str, dict[str, list[Obj]]]:
+    out: dict[str, dict[str, list[Obj]]] = {}
+    for r in results:
+        for kind, objects in r.resources.items():
+            out.setdefault(kind, {})[r.namespace] = objects
+    return out
 
 
 # -- asking the engines --------------------------------------------------------------------
