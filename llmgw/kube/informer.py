@@ -58,6 +58,9 @@ class Namespace:
     failing: set[str] = field(default_factory=set)
     #: The open watches of this generation, closed when a new list supersedes them.
     streams: list[Any] = field(default_factory=list)
+    #: Serving resources by kind, then uid; and the kinds the cluster does not serve.
+    resources: dict[str, dict[str, Obj]] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
 
 
 def _ignore(cause: str) -> None:
@@ -122,11 +125,17 @@ class Informer:
     # -- the view -----------------------------------------------------------------------------
 
     def state(self) -> ClusterState:
+        resources: dict[str, dict[str, list[Obj]]] = {}
+        for ns, e in self.view.items():
+            for kind, objects in e.resources.items():
+                resources.setdefault(kind, {})[ns] = list(objects.values())
         return ClusterState(
             pods={ns: list(e.pods.values()) for ns, e in self.view.items()},
             services={ns: list(e.services.values()) for ns, e in self.view.items()},
             namespaces=frozenset(self.view),
             source="watch",
+            resources=resources,
+            missing_kinds=frozenset(k for e in self.view.values() for k in e.missing),
         )
 
     def unsettled(self) -> list[str]:
@@ -171,7 +180,12 @@ class Informer:
         kind, obj = message[4], message[5]
         if kind == "BOOKMARK":
             return False
-        bucket = entry.pods if resource == "pods" else entry.services
+        if resource == "pods":
+            bucket = entry.pods
+        elif resource == "services":
+            bucket = entry.services
+        else:  # a serving kind
+            bucket = entry.resources.setdefault(resource, {})
         if kind == "DELETED":
             bucket.pop(key(obj), None)
         else:
@@ -211,15 +225,22 @@ class Informer:
             return False
         entry.pods = {key(p): p for p in listing.pods}
         entry.services = {key(s): s for s in listing.services}
+        entry.resources = {
+            kind: {key(o): o for o in objects}
+            for kind, (objects, _v, _p) in listing.resources.items()
+        }
+        entry.missing = listing.missing  # (discovery says it, once, for the rule)
         entry.healthy = True  # the failures are reset only by a watch that lived
         selector = read.pod_selector(wanted)
-        for resource, version in (
-            ("pods", listing.pods_version),
-            ("services", listing.services_version),
-        ):
+        watches: list[tuple[str, str | None, str, str | None]] = [
+            ("pods", selector, listing.pods_version, None),
+            ("services", None, listing.services_version, None),
+            *((kind, None, v, path) for kind, (_o, v, path) in listing.resources.items()),
+        ]
+        for resource, sel, version, path in watches:
             threading.Thread(
                 target=self._watch,
-                args=(ns, resource, selector if resource == "pods" else None, version, gen),
+                args=(ns, resource, sel, version, gen, path),
                 daemon=True,
                 name=f"watch-{ns}-{resource}",
             ).start()
@@ -229,7 +250,15 @@ class Informer:
         entry = self.view.get(ns)
         return entry if entry is not None and entry.generation == gen else None
 
-    def _watch(self, ns: str, resource: str, selector: str | None, version: str, gen: int) -> None:
+    def _watch(
+        self,
+        ns: str,
+        resource: str,
+        selector: str | None,
+        version: str,
+        gen: int,
+        path: str | None = None,
+    ) -> None:
         """A watch thread: events to the queue, watching again from the last version seen.
 
         A watch that ends within a second with no event is a failure, as client-go's reflector
@@ -250,6 +279,7 @@ class Informer:
                 selector,
                 version,
                 self.watch_timeout,
+                path,
             )
             with self.lock:
                 if entry.generation != gen:

@@ -93,13 +93,15 @@ class _NamespaceResult:
     missing_kinds: frozenset[str] = frozenset()
 
 
-def list_kind(ask: Ask, namespace: str, kind: str) -> tuple[list[Obj], str] | None:
+def list_kind(ask: Ask, namespace: str, kind: str) -> tuple[list[Obj], str, str] | None:
     """One LIST of a serving kind in a namespace (the newest API version the cluster serves,
-    then the older); None when it serves none (no CRD: 404)."""
+    then the older): the items, the list's version and the path it was listed at (a watch
+    goes there); None when the cluster serves none (no CRD: 404)."""
     plural, versions = RESOURCE_KINDS[kind]
     for version in versions:
+        path = f"/apis/{version}/namespaces/{namespace}/{plural}"
         try:
-            items, rv = list_all(ask, f"/apis/{version}/namespaces/{namespace}/{plural}", None)
+            items, rv = list_all(ask, path, None)
         except ListFailed as exc:
             if exc.status == 404:
                 continue
@@ -107,7 +109,7 @@ def list_kind(ask: Ask, namespace: str, kind: str) -> tuple[list[Obj], str] | No
         for item in items:
             if isinstance(item, dict):
                 item["kind"] = kind
-        return items, rv
+        return items, rv, path
     return None
 
 

@@ -13,12 +13,12 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from llmgw.kube.api import RBAC_HINT, Ask
 from llmgw.kube.auth import Cluster
-from llmgw.kube.read import list_all, pod_selector
+from llmgw.kube.read import list_all, list_kind, pod_selector
 from llmgw.state import Obj, Wanted, bad_objects
 
 
@@ -36,18 +36,32 @@ class Listing:
     services: list[Obj]
     pods_version: str
     services_version: str
+    #: kind → (objects, the list's version, the path to watch) for the serving kinds asked.
+    resources: dict[str, tuple[list[Obj], str, str]] = field(default_factory=dict)
+    #: The kinds asked for that the cluster does not serve (no CRD).
+    missing: frozenset[str] = frozenset()
 
 
 def list_namespace(cluster: Cluster, namespace: str, wanted: Wanted) -> Listing:
-    """Pods (by the covering selector) and services of a namespace, with their versions."""
+    """Pods (by the covering selector), services and the serving kinds of a namespace, with
+    their versions: one LIST each."""
     ask = Ask(cluster, namespace)
     base = f"/api/v1/namespaces/{namespace}"
     pods, pods_version = list_all(ask, f"{base}/pods", pod_selector(wanted))
     services, services_version = list_all(ask, f"{base}/services", None)
-    bad = bad_objects([*pods, *services], limit=3)
+    resources: dict[str, tuple[list[Obj], str, str]] = {}
+    missing: set[str] = set()
+    for kind in sorted(wanted.kinds):
+        listed = list_kind(ask, namespace, kind)
+        if listed is None:
+            missing.add(kind)
+        else:
+            resources[kind] = listed
+    objects = [*pods, *services, *(o for objs, _v, _p in resources.values() for o in objs)]
+    bad = bad_objects(objects, limit=3)
     if bad:
         raise Broken(f"malformed objects in namespace {namespace}: {'; '.join(bad)}")
-    return Listing(pods, services, pods_version, services_version)
+    return Listing(pods, services, pods_version, services_version, resources, frozenset(missing))
 
 
 class Stream:
@@ -63,8 +77,11 @@ class Stream:
         selector: str | None,
         version: str,
         timeout_seconds: int = 300,
+        path: str | None = None,
     ) -> None:
+        """``resource``: ``pods``, ``services``, or a serving kind listed at ``path``."""
         self.cluster = cluster
+        self.path = path
         self.namespace = namespace
         self.resource = resource
         self.selector = selector
@@ -74,6 +91,27 @@ class Stream:
         #: When the server answered (monotonic seconds); None until then.
         self.opened_at: float | None = None
         self._response: Any = None
+
+    def _custom(self, namespace: str, **kwargs: Any) -> Any:
+        """A WATCH of a serving kind at its list path (the client has no typed method)."""
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("resourceVersion", kwargs["resource_version"]),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", kwargs["timeout_seconds"]),
+        ]
+        if kwargs.get("label_selector"):
+            query.append(("labelSelector", kwargs["label_selector"]))
+        return self.cluster.api.call_api(
+            self.path,
+            "GET",
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+            _return_http_data_only=True,
+            _preload_content=False,
+            _request_timeout=kwargs["_request_timeout"],
+        )
 
     def close(self) -> None:
         self.closed = True
@@ -95,6 +133,8 @@ class Stream:
 
         api = client.CoreV1Api(self.cluster.api)
         lister = api.list_namespaced_pod if self.resource == "pods" else api.list_namespaced_service
+        if self.path is not None:
+            lister = self._custom
         kwargs: dict[str, Any] = {
             "watch": True,
             "resource_version": self.version,
@@ -124,6 +164,8 @@ class Stream:
                         raise Expired(str(raw.get("message") or "410 Gone"))
                     raise Broken(str(raw.get("message") or raw))
                 if isinstance(raw, dict):
+                    if self.path is not None:
+                        raw["kind"] = self.resource
                     raw.setdefault("kind", "Pod" if self.resource == "pods" else "Service")
                     yield kind, raw
         except ApiException as exc:
