@@ -236,6 +236,47 @@ def test_the_controller_chart_grants_exactly_what_it_needs(real_helm: str) -> No
     )
 
 
+def test_the_controller_chart_grants_the_serving_kinds_its_rules_name_where_they_name_them(
+    real_helm: str, tmp_path: Path
+) -> None:
+    """A rule's kind is read (list, watch) in that rule's namespaces only; a pool brings the
+    Gateway API objects it is reached through; a production-stack rule needs no more."""
+    import json
+
+    config = {
+        "gateway": {"release": "litellm", "namespace": "litellm", "model_source": "api"},
+        "discover": [
+            {"kind": "InferenceService", "namespaces": ["kserve"], "selector": "team=ml"},
+            {"kind": "InferencePool", "namespaces": ["pools"], "selector": "team=ml"},
+            {"kind": "ProductionStack", "namespaces": ["stack"], "selector": "a=b"},
+            {"namespaces": ["pods"], "selector": "llmgw.io/serve=true"},
+        ],
+        "secrets": {"salt_key": {"secret": "litellm-salt", "key": "salt"}},
+    }
+    values = tmp_path / "v.yaml"
+    values.write_text(json.dumps({"config": config}))
+    docs = sync_chart(real_helm, "-f", str(values))
+    rules = {
+        d["metadata"]["namespace"]: d["rules"][1:]
+        for d in docs
+        if d["kind"] == "Role" and d["metadata"]["name"] == "s-llmgw-sync-models"
+    }
+    read = ["list", "watch"]
+    assert rules == {
+        "kserve": [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                    "verbs": read}],
+        "pools": [
+            {"apiGroups": ["inference.networking.k8s.io", "inference.networking.x-k8s.io"],
+             "resources": ["inferencepools"], "verbs": read},
+            {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes", "gateways"],
+             "verbs": read},
+        ],
+        "stack": [],
+        "pods": [],
+        "vllm": [],  # the CI values' listed model (helm merges -f files)
+    }  # fmt: skip
+
+
 def model_roles(docs: list[dict[str, Any]]) -> list[str]:
     return [
         d["metadata"]["namespace"]

@@ -238,6 +238,32 @@ def test_the_controller_follows_an_inference_service_turning_ready_and_going(
         assert set(so.expected(ns)) <= served()
 
 
+def test_docs_rbac_serving_grants_what_the_rules_read_and_without_it_the_403_names_it(
+    kube: Kube, world: str, cli: Cli, tmp_path: Path
+) -> None:
+    import yaml
+
+    from tests.conftest import REPO
+    from tests.test_cluster_rbac import identity, rbac_docs
+
+    serving = [d for d in yaml.safe_load_all((REPO / "docs/rbac-serving.yaml").read_text()) if d]
+    config = tmp_path / "config.yaml"
+    config.write_text(so.CONFIG.format(ns=world))
+    who = identity(kube, tmp_path, [*rbac_docs("discover"), *serving])
+    allowed = cli("-c", config, "discover", "--kubeconfig", who.kc, "-o", "json")
+    assert allowed.code == 0, allowed.err
+    ready = {m["public_name"] for m in json.loads(allowed.out)["models"] if m["ready"]}
+    assert ready == set(so.expected(world))
+    short = identity(kube, tmp_path, rbac_docs("discover"))
+    refused = cli("-c", config, "discover", "--kubeconfig", short.kc)
+    assert refused.code == 3, refused.err
+    # The first kind listed (in name order) is the one refused: named as RBAC names it.
+    assert (
+        f"403 Forbidden: cannot list gateways.gateway.networking.k8s.io in namespace {world}"
+        in refused.err
+    ), refused.err
+
+
 def test_a_kind_whose_crd_is_gone_is_one_line_and_the_rest_is_found(
     kube: Kube, world: str, cli: Cli, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -65,3 +65,38 @@ discover rule's. An existingConfigMap cannot be read here: then modelNamespaces 
 {{- end -}}
 {{- toJson (uniq $out) -}}
 {{- end -}}
+
+{{- /*
+The serving kinds the config's discover rules name in namespace .ns, as a JSON list (the
+controller lists and watches exactly those there). servingKinds in the values overrides it
+(with existingConfigMap the config cannot be read here).
+*/ -}}
+{{- define "llmgw-sync.kindsIn" -}}
+{{- $out := list -}}
+{{- if .ctx.Values.existingConfigMap -}}
+{{- $out = .ctx.Values.servingKinds | default list -}}
+{{- else -}}
+{{- $c := include "llmgw-sync.config" .ctx | fromYaml -}}
+{{- range $rule := ($c.discover | default list) -}}
+{{- $kind := $rule.kind | default "Pod" -}}
+{{- if and (ne $kind "Pod") (ne $kind "ProductionStack") (has $.ns ($rule.namespaces | default list)) -}}
+{{- $out = append $out $kind -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (uniq $out) -}}
+{{- end -}}
+
+{{- /* The API groups and resources of a serving kind (and what a pool is reached through). */ -}}
+{{- define "llmgw-sync.kindRules" -}}
+{{- $rules := dict
+  "InferenceService" (list (dict "apiGroups" (list "serving.kserve.io") "resources" (list "inferenceservices")))
+  "LLMInferenceService" (list (dict "apiGroups" (list "serving.kserve.io") "resources" (list "llminferenceservices")))
+  "LeaderWorkerSet" (list (dict "apiGroups" (list "leaderworkerset.x-k8s.io") "resources" (list "leaderworkersets")))
+  "InferencePool" (list
+    (dict "apiGroups" (list "inference.networking.k8s.io" "inference.networking.x-k8s.io") "resources" (list "inferencepools"))
+    (dict "apiGroups" (list "gateway.networking.k8s.io") "resources" (list "httproutes" "gateways")))
+-}}
+{{- toJson (get $rules .) -}}
+{{- end -}}
+
