@@ -1,6 +1,7 @@
 """Live discovery figures against the loopback API stand-in (real client, real HTTP).
 
-Run: .venv/bin/python bench/discover.py
+Run: .venv/bin/python bench/discover.py   (or `... serving`: 500 InferenceServices vs 500
+Deployments' models, issue 29's figure: <= 1.2x with one LIST per kind and namespace)
 Goals (live discovery issue): <= 2 requests per namespace (+1 per model with --probe);
 10,000 pods in <= 3 s and <= 250 MB peak memory. Models found by label (discover: rules):
 2,000 models in 5 namespaces in <= 1.2x the time of the same models listed in the config.
@@ -127,7 +128,71 @@ def listed_vs_found(models: int, replicas: int, rounds: int = 5) -> None:
     print(f"label-found / listed: {best['label-found'] / best['listed']:.2f}x (goal <= 1.2x)")
 
 
+def resources_vs_deployments(models: int, rounds: int = 5) -> None:
+    """The same number of models as InferenceServices (each with the predictor pod and Service
+    KServe makes) and as plain Deployments' pods found by a pod rule, in five namespaces; the
+    best of ``rounds`` of each, interleaved (issue 29: <= 1.2x, one LIST per kind and
+    namespace)."""
+    from tests import serving_objects
+
+    namespaces = [f"team-{i}" for i in range(5)]
+    isvcs, plain = Cluster(), Cluster()
+    for i in range(models):
+        ns = namespaces[i % len(namespaces)]
+        isvcs.add(*serving_objects.inference_service(f"m{i}", ns))
+        name = f"m{i}"
+        plain.add(pod(f"{name}-0", ns, {"app": name, "llmgw.io/serve": "true"}))
+        plain.add(service(name, ns, {"app": name}, 8000))
+    where = ", ".join(namespaces)
+    configs = {
+        "InferenceService": (
+            isvcs,
+            config.parse(
+                f"discover:\n  - {{kind: InferenceService, namespaces: [{where}], "
+                "selector: team=ml}\n",
+                Path("isvc.yaml"),
+            ),
+        ),
+        "Deployment pods": (
+            plain,
+            config.parse(
+                f"discover:\n  - {{namespaces: [{where}], selector: llmgw.io/serve=true}}\n",
+                Path("pods.yaml"),
+            ),
+        ),
+    }
+    best = dict.fromkeys(configs, float("inf"))
+    asked = dict.fromkeys(configs, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {name: serve_apart(cluster) for name, (cluster, _c) in configs.items()}
+        urls = {name: cm.__enter__() for name, cm in servers.items()}
+        try:
+            for _ in range(rounds):
+                for name, (_cluster, cfg) in configs.items():
+                    kc = kubeconfig(Path(tmp) / f"{len(name)}.kc", urls[name])
+                    before = requests(urls[name])
+                    start = time.perf_counter()
+                    conn = auth.connect(auth.Connection(kc, None))
+                    state = read.read_state(conn, discovery.wanted(cfg))
+                    found = discovery.discover(cfg, state)
+                    elapsed = time.perf_counter() - start
+                    asked[name] = requests(urls[name]) - before
+                    assert sum(m.ready for m in found) == models, name
+                    best[name] = min(best[name], elapsed)
+        finally:
+            for cm in servers.values():
+                cm.__exit__(None, None, None)
+    for name, seconds in best.items():
+        print(f"{models} models as {name}: {seconds:.2f} s, {asked[name]} requests "
+              f"({len(namespaces)} namespaces)")  # fmt: skip
+    ratio = best["InferenceService"] / best["Deployment pods"]
+    print(f"InferenceService / Deployment pods: {ratio:.2f}x (goal <= 1.2x)")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["serving"]:
+        resources_vs_deployments(500)
+        sys.exit(0)
     run(50, 2, 1000)
     run(50, 2, 1000, probe=True)
     run(2000, 5, 0)

@@ -111,13 +111,14 @@ def find(
         return []
     selector = rule.parsed()
     found: list[_Found] = []
+    index = _PodIndex(state)
     for ns in rule.namespaces:
         if rule.kind == "ProductionStack":
             found += _production_stack(state, ns, rule, selector.matches)
             continue
         for obj in state.resources.get(rule.kind, {}).get(ns, ()):
             if selector.matches(_labels(obj)):
-                found.append(_READERS[rule.kind](state, ns, obj, rule))
+                found.append(_READERS[rule.kind](index, ns, obj, rule))
     out: list[DiscoveredModel] = []
     for f in found:
         notes = f.annotations
@@ -161,7 +162,7 @@ def find(
 # -- each kind --------------------------------------------------------------------------------
 
 
-def _inference_service(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
+def _inference_service(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
     """KServe InferenceService: Ready = PredictorReady ∧ IngressReady; in-cluster at
     ``status.address.url`` (port 80); the HuggingFace runtime serves OpenAI under
     ``/openai/v1`` (``KSERVE_OPENAI_ROUTE_PREFIX``), vLLM runtimes and own containers ``/v1``."""
@@ -187,7 +188,7 @@ def _inference_service(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRul
     prefix = _env(_list(model, "env"), "KSERVE_OPENAI_ROUTE_PREFIX") or "/openai"
     path = f"{prefix.rstrip('/')}/v1" if "huggingface" in runtime and not own_containers else "/v1"
     served = _last_flag(args, ("--model_name", "--served-model-name")) or name
-    pods = [p for p in state.pods.get(ns, ()) if _labels(p).get(ISVC_LABEL) == name]
+    pods = index.labelled(ns, ISVC_LABEL, name)
     ready, reason = _condition(status, "Ready")
     if _str(_map(obj, "metadata").get("annotations") or {}, "serving.kserve.io/stop") == "true":
         ready, reason = False, "stopped (serving.kserve.io/stop)"
@@ -195,7 +196,7 @@ def _inference_service(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRul
     return _found(obj, ns, engine, ready, reason, pods, url.rstrip("/") + path, served)
 
 
-def _llm_inference_service(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
+def _llm_inference_service(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
     """KServe LLMInferenceService: with a router at ``status.url`` + ``/v1``; without one at
     its workload Service, whose address has no port though the Service listens on 8000."""
     name, status, spec = _name(obj), _map(obj, "status"), _map(obj, "spec")
@@ -210,25 +211,24 @@ def _llm_inference_service(state: ClusterState, ns: str, obj: Obj, rule: Discove
     served = _str(_map(spec, "model"), "name") or name
     pods = [
         p
-        for p in state.pods.get(ns, ())
+        for p in index.labelled(ns, "app.kubernetes.io/name", name)
         if _labels(p).get(PART_OF) == "llminferenceservice"
-        and _labels(p).get("app.kubernetes.io/name") == name
     ]
     ready, reason = _condition(status, "Ready")
     return _found(obj, ns, _engine(rule, pods, "vllm"), ready, reason, pods, url + "/v1", served)
 
 
-def _leader_worker_set(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
+def _leader_worker_set(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
     """LeaderWorkerSet: the leaders serve (worker-index 0); ready groups are
     ``status.readyReplicas``; the address is a Service that selects the leaders only (LWS
     makes only a headless one over every pod)."""
     name, status = _name(obj), _map(obj, "status")
-    pods = [p for p in state.pods.get(ns, ()) if _labels(p).get(LWS_NAME) == name]
+    pods = index.labelled(ns, LWS_NAME, name)
     leaders = [p for p in pods if _labels(p).get(LWS_INDEX) == "0"]
     workers = [p for p in pods if _labels(p).get(LWS_INDEX) != "0"]
     groups = _int(status, "readyReplicas")
     wanted = _int(_map(obj, "spec"), "replicas") or _int(status, "replicas") or len(leaders)
-    svc = _leader_service(state.services.get(ns, ()), leaders, workers)
+    svc = _leader_service(index.state.services.get(ns, ()), leaders, workers)
     recognised = recognise(leaders[0]) if leaders else None
     engine = _engine(rule, leaders, recognised[0].name if recognised else "vllm")
     served = (served_name_from_pod(ENGINES[engine], leaders[0]) if leaders else None) or name
@@ -251,13 +251,13 @@ def _leader_worker_set(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRul
     )  # fmt: skip
 
 
-def _inference_pool(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
+def _inference_pool(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRule) -> _Found:
     """InferencePool: reached only through a Gateway (pool ← HTTPRoute backendRef →
     parentRef Gateway → its Service and listener); ready when a parent accepted it and a pod
     of its selector is Ready. No object names the served model: the pods' flags do."""
     name, status = _name(obj), _map(obj, "status")
     selector = _pool_selector(obj)
-    pods = [p for p in state.pods.get(ns, ()) if selector and _matches(_labels(p), selector)]
+    pods = [p for p in index.state.pods.get(ns, ()) if selector and _matches(_labels(p), selector)]
     ready_pods = [p for p in pods if pod_readiness(p)[0]]
     recognised = recognise(ready_pods[0] if ready_pods else pods[0]) if pods else None
     engine = _engine(rule, pods, recognised[0].name if recognised else "vllm")
@@ -266,7 +266,7 @@ def _inference_pool(state: ClusterState, ns: str, obj: Obj, rule: DiscoverRule) 
     )
     parents = _list(status, "parents") or _list(status, "parent")
     accepted = any(_condition(p, "Accepted")[0] for p in parents if isinstance(p, Mapping))
-    api, notes, route_problem = _pool_address(state, ns, name)
+    api, notes, route_problem = _pool_address(index.state, ns, name)
     problems = [
         *([] if accepted else ["no Gateway has accepted it (status.parents Accepted)"]),
         *([route_problem] if route_problem else []),
@@ -336,6 +336,25 @@ def _production_stack(
                 )
             )  # fmt: skip
     return out
+
+
+class _PodIndex:
+    """A namespace's pods by the value of one label, built once per (namespace, label): a
+    resource's pods are found in O(its pods), not O(the namespace's)."""
+
+    def __init__(self, state: ClusterState) -> None:
+        self.state = state
+        self._by: dict[tuple[str, str], dict[str, list[Obj]]] = {}
+
+    def labelled(self, ns: str, key: str, value: str) -> list[Obj]:
+        by_value = self._by.get((ns, key))
+        if by_value is None:
+            by_value = self._by[(ns, key)] = {}
+            for p in self.state.pods.get(ns, ()):
+                label = _labels(p).get(key)
+                if label is not None:
+                    by_value.setdefault(label, []).append(p)
+        return by_value.get(value, [])
 
 
 _READERS = {

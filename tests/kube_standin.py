@@ -48,6 +48,8 @@ class Cluster:
     pods: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     services: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     namespaces: set[str] = field(default_factory=set)
+    #: Serving resources, by their list path's "group/version/plural", then namespace.
+    custom: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     #: services proxy answers by "ns/svc:port/path".
     proxy: dict[str, tuple[int, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -75,9 +77,16 @@ class Cluster:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add(self, *objects: dict[str, Any]) -> None:
+        from llmgw.state import RESOURCE_KINDS
+
         for obj in objects:
             ns = obj["metadata"]["namespace"]
             self.namespaces.add(ns)
+            if obj["kind"] in RESOURCE_KINDS:
+                plural = RESOURCE_KINDS[obj["kind"]][0]
+                key = f"{obj['apiVersion']}/{plural}"
+                self.custom.setdefault(key, {}).setdefault(ns, []).append(obj)
+                continue
             bucket = self.pods if obj["kind"] == "Pod" else self.services
             bucket.setdefault(ns, []).append(obj)
 
@@ -256,6 +265,10 @@ class _Handler(loopback.JsonHandler):
         if m:
             self._list(m.group(1), m.group(2), query)
             return
+        m = re.fullmatch(r"/apis/([^/]+/[^/]+)/namespaces/([^/]+)/([^/]+)", url.path)
+        if m and f"{m.group(1)}/{m.group(3)}" in cluster.custom:
+            self._list(m.group(2), f"{m.group(1)}/{m.group(3)}", query)
+            return
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)", url.path)
         if m:
             if m.group(1) in cluster.namespaces:
@@ -351,7 +364,13 @@ class _Handler(loopback.JsonHandler):
         self._status(404, "not found", "NotFound")
 
     def _list(self, namespace: str, resource: str, query: dict[str, str]) -> None:
-        source = self.cluster.pods if resource == "pods" else self.cluster.services
+        source = (
+            self.cluster.pods
+            if resource == "pods"
+            else self.cluster.services
+            if resource == "services"
+            else self.cluster.custom[resource]
+        )
         selected = compile_selector(query.get("labelSelector", ""))
         # As etcd does: a page continues after the last key read, filtering only what follows
         # (the token is a position in the whole list, not in the filtered one).
@@ -367,7 +386,7 @@ class _Handler(loopback.JsonHandler):
         while at < len(every) and not selected(every[at]["metadata"].get("labels") or {}):
             at += 1  # up to the next match: a continue token only when one is left
         token = str(at) if at < len(every) else ""
-        kind = "PodList" if resource == "pods" else "ServiceList"
+        kind = {"pods": "PodList", "services": "ServiceList"}.get(resource, "List")
         stripped = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in page]
         self._send(
             200,
