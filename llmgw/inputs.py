@@ -1,5 +1,5 @@
-"""What every run reads first: the config and the cluster (a snapshot, the live API, or the
-controller's watched view), turned into discovered models.
+"""What every run reads first: the config and the cluster (a snapshot or the live API; the
+controller's watched view through ``found_in``), turned into discovered models.
 
 Nothing here prints or decides what the gateway serves (that is ``desired``); the cluster is
 read through exactly one source, and the live API's client is imported only when it is used.
@@ -34,8 +34,6 @@ class Source:
     pods_from: Path | None = None
     kubeconfig: Path | None = None
     context: str | None = None
-    #: State already read (the controller's watched view): used as it is.
-    state: ClusterState | None = None
     #: Read whole namespaces (still one LIST each), so model servers that nothing selects
     #: and names close to a listed one can be reported (``discover``).
     everything: bool = False
@@ -95,8 +93,6 @@ def discover(
 ) -> Discovery:
     """``connect``: the run's connection (``Run.connect``); without one, one is made here."""
     config = config_mod.load(config_path)
-    if source.state is not None:
-        return found_in(config, source.state)
     if source.pods_from is not None:
         if probe:
             raise InputError(

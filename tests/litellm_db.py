@@ -57,6 +57,7 @@ def replicas(
     count: int = 2,
     config: Mapping[str, Any] | None = None,
     http_proxy: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[list[Proxy]]:
     """``count`` proxies on one store, each started with ``config`` (default: api mode)."""
     store = work / "store.sqlite"
@@ -70,6 +71,7 @@ def replicas(
         "LITELLM_MASTER_KEY": MASTER_KEY,
         "LITELLM_SALT_KEY": SALT_KEY,
     }
+    env.update(extra_env or {})  # what the managed Secret gives the pods (an engine's key)
     if http_proxy:
         env.update(
             HTTP_PROXY=http_proxy,

@@ -43,6 +43,11 @@ FILE_MODEL = {
 }
 
 
+#: An engine's own key (vllm serve --api-key), as deploy puts it in the managed Secret.
+ENGINE_KEY = "sk-engine-db-key"
+ENGINE_KEY_VAR = "LLMGW_API_KEY_VLLM_API_KEY"
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Proxy], Engines]]:
     work = tmp_path_factory.mktemp("sync-db")
@@ -50,7 +55,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Proxy
     config = litellm_db.proxy_config({"model_list": [FILE_MODEL]})
     with (
         serve_engines(engines) as backend,
-        litellm_db.replicas(work, 2, config, http_proxy=backend) as proxies,
+        litellm_db.replicas(
+            work, 2, config, http_proxy=backend, extra_env={ENGINE_KEY_VAR: ENGINE_KEY}
+        ) as proxies,
     ):
         yield proxies, engines
 
@@ -369,3 +376,36 @@ def test_label_found_models_sync_to_both_replicas_and_leave_with_their_pods(
     for proxy in proxies:
         eventually(lambda p: "vllm/phi-mini" not in names(p), proxy)
         assert set(labelled.EXPECTED) - {"vllm/phi-mini"} <= names(proxy)
+
+
+def test_an_engine_api_key_in_api_mode_reaches_the_engine_from_the_pods_variable(
+    cli: Cli, world: tuple[list[Proxy], Engines], key: None, tmp_path: Path
+) -> None:
+    """The row carries api_key: os.environ/LLMGW_API_KEY_… (never the key); each replica
+    resolves it from its own environment, which the managed Secret fills."""
+    proxies, engines = world
+    cfg = example_config(tmp_path / "config.yaml", proxies[0].url)
+    cfg.write_text(
+        cfg.read_text().replace(
+            "    - name: qwen3-8b-fp8-neuron\n",
+            "    - name: qwen3-8b-fp8-neuron\n      api_key: {env: VLLM_API_KEY}\n",
+            1,
+        )
+    )
+    snap = snapshot(tmp_path / "cluster.json")
+    result = sync(cli, cfg, snap, "--yes", "--allow-removal")
+    assert result.code == 0, result.out + result.err
+
+    def keyed(proxy: Proxy) -> bool:
+        """The next request reaches the engine with the key (once the replica reloaded)."""
+        before = len(engines.seen)
+        status, body = proxy.chat("vllm/qwen3-8b-fp8-neuron", f"hello {time.monotonic()}")
+        assert status == 200, body
+        seen = [s for s in engines.seen[before:] if not s.model.startswith("langfuse:")]
+        return [s.authorization for s in seen] == [f"Bearer {ENGINE_KEY}"]
+
+    for proxy in proxies:
+        eventually(keyed, proxy)
+    assert ENGINE_KEY not in result.out + result.err
+    stored = [r for r in info(proxies[0]) if r["model_name"] == "vllm/qwen3-8b-fp8-neuron"]
+    assert ENGINE_KEY not in json.dumps(stored)  # the row holds the reference, not the key
