@@ -131,7 +131,7 @@ def state_from_objects(objects: Iterable[Obj], source: str) -> ClusterState:
             pods.setdefault(ns, []).append(obj)
         elif kind == "Service":
             services.setdefault(ns, []).append(obj)
-        elif kind in RESOURCE_KINDS:
+        elif isinstance(kind, str) and kind in RESOURCE_KINDS:
             resources.setdefault(str(kind), {}).setdefault(ns, []).append(obj)
     return ClusterState(
         pods=pods,

@@ -205,7 +205,7 @@ def check_object(obj: Any) -> str | None:
     if not isinstance(obj, dict):
         return f"must be a mapping, not {_kind(obj)}"
     kind = obj.get("kind")
-    if kind in RESOURCE_KINDS:
+    if isinstance(kind, str) and kind in RESOURCE_KINDS:
         return _check_resource(obj)
     if kind not in ("Pod", "Service"):
         return None
