@@ -201,13 +201,15 @@ def _service_spec(spec: Mapping[str, Any]) -> None:
 
 
 def check_object(obj: Any) -> str | None:
-    """What is wrong with a Pod or Service object, or None; other kinds are not read."""
+    """What is wrong with a Pod, Service or serving resource, or None; other kinds are not
+    read. A serving resource is checked for what every reader of it relies on (its name,
+    namespace, labels, ``spec``/``status`` as mappings); the fields inside are read
+    defensively."""
     if not isinstance(obj, dict):
         return f"must be a mapping, not {_kind(obj)}"
     kind = obj.get("kind")
-    if isinstance(kind, str) and kind in RESOURCE_KINDS:
-        return _check_resource(obj)
-    if kind not in ("Pod", "Service"):
+    resource = isinstance(kind, str) and kind in RESOURCE_KINDS
+    if kind not in ("Pod", "Service") and not resource:
         return None
     try:
         meta = _need(obj.get("metadata"), dict, "metadata", "a mapping")
@@ -222,31 +224,13 @@ def check_object(obj: Any) -> str | None:
         _string_map(meta, "annotations", "metadata.")
         _opt_str(meta, "uid", "metadata.")
         spec = _opt_map(obj, "spec", "")
-        if kind == "Pod":
+        if resource:
+            _opt_map(obj, "status", "")
+        elif kind == "Pod":
             _containers(spec)
             _pod_status(_opt_map(obj, "status", ""))
         else:
             _service_spec(spec)
-    except _Bad as exc:
-        return str(exc)
-    return None
-
-
-def _check_resource(obj: Mapping[str, Any]) -> str | None:
-    """A serving resource: what every reader of it relies on (its name, namespace, labels,
-    and ``spec``/``status`` as mappings); the fields inside are read defensively."""
-    try:
-        meta = _need(obj.get("metadata"), dict, "metadata", "a mapping")
-        name = _need(meta.get("name"), str, "metadata.name", "text")
-        namespace = _opt_str(meta, "namespace", "metadata.")
-        if namespace is not None and not _DNS1123_LABEL.match(namespace):
-            return f"metadata.namespace {namespace[:60]!r} is not a valid namespace name"
-        if not _DNS1123_SUBDOMAIN.match(name):
-            return f"metadata.name {name[:60]!r} is not a valid {obj.get('kind')} name"
-        _string_map(meta, "labels", "metadata.")
-        _string_map(meta, "annotations", "metadata.")
-        _opt_map(obj, "spec", "")
-        _opt_map(obj, "status", "")
     except _Bad as exc:
         return str(exc)
     return None

@@ -73,12 +73,7 @@ def replicas(
     }
     env.update(extra_env or {})  # what the managed Secret gives the pods (an engine's key)
     if http_proxy:
-        env.update(
-            HTTP_PROXY=http_proxy,
-            http_proxy=http_proxy,
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-        )
+        env.update(litellm_proxy.through(http_proxy))
     with ExitStack() as stack:
         proxies = []
         for i in range(count):

@@ -73,6 +73,17 @@ class Proxy:
         return sorted(m["id"] for m in body["data"])
 
 
+def through(backend: str) -> dict[str, str]:
+    """The proxy's environment to reach every engine through ``backend`` as its HTTP proxy:
+    cluster names are never resolved, and the backend records the URL each request was for."""
+    return {
+        "HTTP_PROXY": backend,
+        "http_proxy": backend,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
 def base_env(extra: Mapping[str, str]) -> dict[str, str]:
     keep = {
         k: v

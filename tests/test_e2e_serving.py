@@ -35,13 +35,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proxy, E
     names = [e["model_name"] for e in proxy_config["model_list"]]
     engines = Engines()
     with serve(engines) as backend:
-        env = {
-            "PROXY_MASTER_KEY": MASTER_KEY,
-            "HTTP_PROXY": backend,
-            "http_proxy": backend,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        }
+        env = {"PROXY_MASTER_KEY": MASTER_KEY, **litellm_proxy.through(backend)}
         with litellm_proxy.start(proxy_config, env, work) as proxy:
             yield proxy, engines, names
 

@@ -57,13 +57,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     proxy_config = yaml.safe_load(rendered.text)["proxy_config"]
     engines = Engines()
     with serve(engines) as backend:
-        env = {
-            "PROXY_MASTER_KEY": MASTER_KEY,
-            "HTTP_PROXY": backend,
-            "http_proxy": backend,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        }
+        env = {"PROXY_MASTER_KEY": MASTER_KEY, **litellm_proxy.through(backend)}
         with litellm_proxy.start(proxy_config, env, work) as proxy:
             yield config, snap, proxy, engines
 
