@@ -393,9 +393,10 @@ def find(config: Config, state: ClusterState) -> Findings:
     listed = [suggestions.apply(m, sel) for m, sel in zip(listed, selectors, strict=True)]
     from llmgw import serving
 
+    seen: set[tuple[str, str, str]] = set()
     for number, rule in enumerate(config.discover):
         if rule.kind != "Pod":
-            by_rules += serving.find(config, state, rule, number, reports)
+            by_rules += serving.find(config, state, rule, number, reports, seen)
     by_rules.sort(key=lambda m: m.rule or 0)  # rule order; each rule's own order kept
     owned = {id(p) for pods in state.pods.values() for p in pods if serving.owner(p)}
     reports += _unselected(state, taken | owned, set(wanted(config)))
@@ -516,6 +517,7 @@ def _by_rules(
     from llmgw import serving
 
     specs: dict[tuple[Any, ...], SelfHostedModel | str] = {}  # a Deployment's pods share one
+    left_to: dict[tuple[int, str, str], list[Obj]] = {}  # pods a serving resource serves
     pooled = serving.pool_members(state) if state.resources.get("InferencePool") else {}
     for number, rule in enumerate(config.discover):
         if rule.kind != "Pod":
@@ -532,12 +534,8 @@ def _by_rules(
                     continue
                 taken.add(id(pod))
                 resource = serving.owner(pod) or pooled.get(id(pod))
-                if resource is not None:
-                    kind = resource.split("/")[0]
-                    reports.append(
-                        f"{describe(pod)} (discover[{number}]): belongs to {resource}: left to "
-                        f"it (a rule with kind: {kind} serves it once, where it is served)"
-                    )
+                if resource is not None:  # said once per resource, below
+                    left_to.setdefault((number, namespace, resource), []).append(pod)
                     continue
                 read = _read_pod(pod, rule, namespace, specs)
                 if isinstance(read, str):
@@ -547,6 +545,13 @@ def _by_rules(
                 key = (namespace, engine_name, spec.name)
                 first.setdefault(key, number)
                 groups.setdefault(key, []).append((pod, spec))
+    for (number, namespace, resource), pods in left_to.items():
+        kind = resource.split("/")[0]
+        what = describe(pods[0]) if len(pods) == 1 else f"{len(pods)} pods in {namespace!r}"
+        reports.append(
+            f"{what} (discover[{number}]): belongs to {resource}: left to it (a rule with "
+            f"kind: {kind} serves it once, where it is served)"
+        )
     modes = {d.public_name: (d.mode, d.kind) for d in config.deployments()}
     out: list[DiscoveredModel] = []
     for key in sorted(groups, key=lambda k: (first[k], *k)):

@@ -100,9 +100,15 @@ class _Found:
 
 
 def find(
-    config: Config, state: ClusterState, rule: DiscoverRule, number: int, reports: list[str]
+    config: Config,
+    state: ClusterState,
+    rule: DiscoverRule,
+    number: int,
+    reports: list[str],
+    seen: set[tuple[str, str, str]],
 ) -> list[DiscoveredModel]:
-    """The models one rule of a serving kind finds, in namespace and name order."""
+    """The models one rule of a serving kind finds, in namespace and name order; ``seen``
+    holds what earlier rules found (a resource two rules select is the first one's)."""
     if rule.kind in state.missing_kinds:
         reports.append(
             f"discover[{number}]: this cluster serves no {rule.kind} (its CRD is not "
@@ -121,6 +127,9 @@ def find(
                 found.append(_READERS[rule.kind](index, ns, obj, rule))
     out: list[DiscoveredModel] = []
     for f in found:
+        if (f.resource, f.namespace, f.name) in seen:  # an earlier rule found it: it is that one's
+            continue
+        seen.add((f.resource, f.namespace, f.name))
         notes = f.annotations
         spec = _spec(
             f.name,

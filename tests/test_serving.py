@@ -51,6 +51,25 @@ def test_the_pods_underneath_are_left_to_their_resource_and_say_so(tmp_path: Pat
                      "InferencePool/qwen-pool", "ProductionStack/stack"):  # fmt: skip
         assert any(f"belongs to {resource}" in r for r in left), (resource, left)
     assert not any("no rule selects it" in r for r in f.reports), f.reports
+    # Once per resource, not once per pod: the LWS's leader and worker are one line.
+    assert [r for r in left if "LeaderWorkerSet/big" in r] == [
+        "2 pods in 'ml' (discover[5]): belongs to LeaderWorkerSet/big: left to it (a rule "
+        "with kind: LeaderWorkerSet serves it once, where it is served)"
+    ]
+
+
+def test_a_resource_two_rules_select_is_the_first_rule_s_once(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "discover:\n"
+        f"  - {{kind: InferenceService, namespaces: [{NS}], selector: team=ml}}\n"
+        f"  - {{kind: InferenceService, namespaces: [{NS}], selector: team}}\n"
+    )
+    state = snapshot.state_from_objects(so.inference_service("llama3", NS), "t")
+    models = discovery.find(config.load(path), state).models
+    assert [(m.public_name, m.found_by) for m in models] == [
+        ("vllm/llama3", "discover[0] InferenceService/llama3")
+    ]
 
 
 def test_a_leader_worker_set_without_a_leader_service_is_unroutable(tmp_path: Path) -> None:
