@@ -27,6 +27,8 @@ class Seen:
     #: The host the client asked for, when it came through this server as its HTTP proxy
     #: (``HTTP_PROXY``): the Service name the gateway routed to, e.g. ``llama-8b.vllm:8000``.
     host: str = ""
+    #: A chat request's last message, so a test finds its own request among others.
+    text: str = ""
 
 
 @dataclass
@@ -42,6 +44,12 @@ class Engines:
     down_hosts: set[str] = field(default_factory=set)
     #: Seconds each chat or embedding request takes (a model's latency, for benchmarks).
     delay: float = 0.0
+
+    def host_of(self, text: str) -> str:
+        """The host the chat request carrying ``text`` reached (other requests, such as a
+        controller's verifications running meanwhile, do not count)."""
+        with self.lock:
+            return next(s.host for s in reversed(self.seen) if s.text == text)
 
     def hosts(self) -> list[str]:
         """The hosts requests reached through the forward proxy, in order."""
@@ -78,11 +86,11 @@ class _Handler(loopback.JsonHandler):
     def _send(self, body: Any, status: int = 200) -> None:
         self.send_json(status, body)
 
-    def _record(self, model: str) -> None:
+    def _record(self, model: str, text: str = "") -> None:
         host = urlsplit(self.path).netloc
         with self.engines.lock:
             self.engines.seen.append(
-                Seen(self.path, model, self.headers.get("Authorization", ""), host)
+                Seen(self.path, model, self.headers.get("Authorization", ""), host, text)
             )
 
     def _dropped(self) -> bool:
@@ -122,7 +130,9 @@ class _Handler(loopback.JsonHandler):
                 self.engines.fail,
             )
         elif path.endswith("/chat/completions"):
-            self._record(model)
+            messages = body.get("messages") or [{}]
+            last = messages[-1] if isinstance(messages[-1], dict) else {}
+            self._record(model, str(last.get("content") or ""))
             self._send(_chat(model))
         elif path.endswith("/completions"):
             self._record(model)

@@ -118,9 +118,10 @@ def test_a_down_name_answers_through_its_fallback_until_its_pods_are_back(
     cluster, proxies, engines, _controller = world
     for proxy in proxies:  # b never served yet: its name answers from a at once
         wait_until(partial(aliased, proxy, {"vllm/b": "vllm/a"}))
-        status, body = proxy.chat("vllm/b", "hi")
+        text = f"hi {time.monotonic()}"  # verifications run meanwhile: find this one
+        status, body = proxy.chat("vllm/b", text)
         assert status == 200, body
-        assert engines.hosts()[-1] == "a.vllm:8000"
+        assert engines.host_of(text) == "a.vllm:8000"
     cluster.put(pod("b-0", "vllm", {"app": "b"}))
     # The replica that takes the write serves it at once: debounce + 1 s (+ a loaded CI).
     took = wait_until(lambda: "hosted_vllm/b" in rows_named(proxies[0], "vllm/b"))
@@ -128,9 +129,10 @@ def test_a_down_name_answers_through_its_fallback_until_its_pods_are_back(
     for proxy in proxies:  # within one reconcile and one reload: its own rows, no alias
         wait_until(partial(aliased, proxy, {}))
         assert rows_named(proxy, "vllm/b") == ["hosted_vllm/b"]
-        status, body = proxy.chat("vllm/b", "hi")
+        text = f"hi {time.monotonic()}"  # verifications run meanwhile: find this one
+        status, body = proxy.chat("vllm/b", text)
         assert status == 200, body
-        assert engines.hosts()[-1] == "b.vllm:8000"
+        assert engines.host_of(text) == "b.vllm:8000"
     cluster.delete("Pod", "vllm", "b-0")  # gone: no grace, the alias is back
     for proxy in proxies:
         wait_until(partial(aliased, proxy, {"vllm/b": "vllm/a"}))
