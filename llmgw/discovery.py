@@ -199,11 +199,11 @@ def _pod_readiness(pod: Obj) -> tuple[bool, str]:
 # -- matching -------------------------------------------------------------------------------
 
 
-def _labels(obj: Obj) -> Mapping[str, str]:
+def labels_of(obj: Obj) -> Mapping[str, str]:
     return (obj.get("metadata") or {}).get("labels") or {}
 
 
-def _matches(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
+def matches_labels(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
@@ -228,11 +228,11 @@ def _find_service(
         serves = any(engine.port in (p.get("targetPort"), p.get("port")) for p in ports)
         return serves, len(spec.get("selector") or {})
 
-    for labels in [_labels(p) for p in pods] or [model.selector_labels()]:
+    for labels in [labels_of(p) for p in pods] or [model.selector_labels()]:
         matching = [
             svc
             for svc in index.candidates(labels)
-            if _matches(labels, (svc.get("spec") or {}).get("selector") or {})
+            if matches_labels(labels, (svc.get("spec") or {}).get("selector") or {})
         ]
         if matching:
             return max(matching, key=rank)
@@ -350,7 +350,7 @@ class _LabelIndex:
                 if label is not None:
                     by_value.setdefault(label, []).append(obj)
             self._index[(namespace, key)] = by_value
-        return [o for o in by_value.get(value, ()) if _matches(self._labels_of(o), selector)]
+        return [o for o in by_value.get(value, ()) if matches_labels(self._labels_of(o), selector)]
 
 
 @dataclass(frozen=True)
@@ -368,7 +368,7 @@ def discover(config: Config, state: ClusterState) -> list[DiscoveredModel]:
 
 
 def find(config: Config, state: ClusterState) -> Findings:
-    index = _LabelIndex(state.pods, _labels)
+    index = _LabelIndex(state.pods, labels_of)
     services = {ns: _ServiceIndex(svcs) for ns, svcs in state.services.items()}
     listed: list[DiscoveredModel] = []
     selectors: list[Mapping[str, str]] = []
@@ -525,7 +525,7 @@ def _by_rules(
         selector = rule.parsed()
         for namespace in rule.namespaces:
             for pod in state.pods.get(namespace, ()):
-                if not selector.matches(_labels(pod)):
+                if not selector.matches(labels_of(pod)):
                     continue
                 if id(pod) in claimed:
                     also.setdefault(claimed[id(pod)], set()).add(number)
@@ -557,7 +557,7 @@ def _by_rules(
     for key in sorted(groups, key=lambda k: (first[k], *k)):
         number, (namespace, engine_name, _name), members = first[key], key, groups[key]
         engine = ENGINES[engine_name]
-        pods = [pod for pod, _spec in members]
+        pods = [pod for pod, model_spec in members]
         spec = next((sp for pod, sp in members if pod_readiness(pod)[0]), members[0][1])
         public = config.public_name(engine.name, spec)
         mode, kind = modes.setdefault(public, (engine.mode, engine.name))
@@ -581,7 +581,7 @@ def _read_pod(
 ) -> tuple[str, SelfHostedModel] | str:
     """A rule's pod as (engine, settings), or why it cannot be served (``specs`` keeps the
     settings checked for pods with the same values)."""
-    labels = _labels(pod)
+    labels = labels_of(pod)
     name = labels.get(NAME_LABELS[0]) or labels.get(NAME_LABELS[1])
     if not name:
         return f"no {' or '.join(NAME_LABELS)} label to name the model by"
@@ -614,11 +614,11 @@ def _read_pod(
     )
     spec = specs.get(key)
     if spec is None:
-        spec = specs[key] = _spec(*key)
+        spec = specs[key] = model_spec(*key)
     return spec if isinstance(spec, str) else (engine, spec)
 
 
-def _spec(
+def model_spec(
     name: str,
     namespace: str,
     api_key: SecretRef | None,
@@ -695,7 +695,7 @@ class _Suggestions:
         if names is None:
             names = self.names[namespace] = {}
             for pod in self.state.pods.get(namespace, ()):
-                labels = _labels(pod)
+                labels = labels_of(pod)
                 for key in reversed(NAME_LABELS):  # ``app`` first: what an entry selects by
                     if labels.get(key):
                         names.setdefault(labels[key], key)

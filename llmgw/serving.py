@@ -20,16 +20,16 @@ from llmgw.config import Config, DiscoverRule
 from llmgw.discovery import (
     Absence,
     DiscoveredModel,
-    _labels,
-    _matches,
-    _spec,
+    labels_of,
+    matches_labels,
+    model_spec,
     pod_readiness,
     recognise,
     served_name_from_pod,
 )
 from llmgw.engines import ENGINES
 from llmgw.redact import one_line
-from llmgw.state import ClusterState, Obj, describe
+from llmgw.state import ClusterState, Obj
 
 #: The kinds a rule's kind makes llmgw read besides pods and Services.
 KINDS_READ: dict[str, tuple[str, ...]] = {
@@ -54,7 +54,7 @@ POOL_GROUPS = ("inference.networking.k8s.io", "inference.networking.x-k8s.io")
 def owner(pod: Obj) -> str | None:
     """The serving resource a pod belongs to (``Kind/name``), by the labels its controller
     puts on it; None for a pod of its own."""
-    labels = _labels(pod)
+    labels = labels_of(pod)
     if labels.get(ISVC_LABEL):
         return f"InferenceService/{labels[ISVC_LABEL]}"
     if labels.get(PART_OF) == "llminferenceservice":
@@ -75,7 +75,7 @@ def pool_members(state: ClusterState) -> dict[int, str]:
             if not selector:
                 continue
             for pod in state.pods.get(ns, ()):
-                if _matches(_labels(pod), selector):
+                if matches_labels(labels_of(pod), selector):
                     out.setdefault(id(pod), f"InferencePool/{_name(pool)}")
     return out
 
@@ -123,7 +123,7 @@ def find(
             found += _production_stack(state, ns, rule, selector.matches)
             continue
         for obj in state.resources.get(rule.kind, {}).get(ns, ()):
-            if selector.matches(_labels(obj)):
+            if selector.matches(labels_of(obj)):
                 found.append(_READERS[rule.kind](index, ns, obj, rule))
     out: list[DiscoveredModel] = []
     for f in found:
@@ -131,7 +131,7 @@ def find(
             continue
         seen.add((f.resource, f.namespace, f.name))
         notes = f.annotations
-        spec = _spec(
+        spec = model_spec(
             f.name,
             f.namespace,
             rule.api_key,
@@ -221,7 +221,7 @@ def _llm_inference_service(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRu
     pods = [
         p
         for p in index.labelled(ns, "app.kubernetes.io/name", name)
-        if _labels(p).get(PART_OF) == "llminferenceservice"
+        if labels_of(p).get(PART_OF) == "llminferenceservice"
     ]
     ready, reason = _condition(status, "Ready")
     return _found(obj, ns, _engine(rule, pods, "vllm"), ready, reason, pods, url + "/v1", served)
@@ -233,8 +233,8 @@ def _leader_worker_set(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRule) 
     makes only a headless one over every pod)."""
     name, status = _name(obj), _map(obj, "status")
     pods = index.labelled(ns, LWS_NAME, name)
-    leaders = [p for p in pods if _labels(p).get(LWS_INDEX) == "0"]
-    workers = [p for p in pods if _labels(p).get(LWS_INDEX) != "0"]
+    leaders = [p for p in pods if labels_of(p).get(LWS_INDEX) == "0"]
+    workers = [p for p in pods if labels_of(p).get(LWS_INDEX) != "0"]
     groups = _int(status, "readyReplicas")
     wanted = _int(_map(obj, "spec"), "replicas") or _int(status, "replicas") or len(leaders)
     svc = _leader_service(index.state.services.get(ns, ()), leaders, workers)
@@ -266,7 +266,11 @@ def _inference_pool(index: _PodIndex, ns: str, obj: Obj, rule: DiscoverRule) -> 
     of its selector is Ready. No object names the served model: the pods' flags do."""
     name, status = _name(obj), _map(obj, "status")
     selector = _pool_selector(obj)
-    pods = [p for p in index.state.pods.get(ns, ()) if selector and _matches(_labels(p), selector)]
+    pods = [
+        p
+        for p in index.state.pods.get(ns, ())
+        if selector and matches_labels(labels_of(p), selector)
+    ]
     ready_pods = [p for p in pods if pod_readiness(p)[0]]
     recognised = recognise(ready_pods[0] if ready_pods else pods[0]) if pods else None
     engine = _engine(rule, pods, recognised[0].name if recognised else "vllm")
@@ -300,7 +304,7 @@ def _production_stack(
     pods = state.pods.get(ns, ())
     routers: dict[str, list[Obj]] = {}
     for p in pods:
-        labels = _labels(p)
+        labels = labels_of(p)
         router = labels.get(PART_OF) == "vllm-stack" and labels.get(COMPONENT) == "router"
         if router and matches(labels):
             routers.setdefault(labels.get(INSTANCE, "?"), []).append(p)
@@ -313,7 +317,7 @@ def _production_stack(
         routers_ready = sum(1 for p in router_pods if pod_readiness(p)[0])
         engines: dict[str, list[Obj]] = {}
         for p in pods:
-            labels = _labels(p)
+            labels = labels_of(p)
             if (
                 labels.get(PART_OF) == "vllm-stack"
                 and labels.get(COMPONENT) == "serving-engine"
@@ -360,7 +364,7 @@ class _PodIndex:
         if by_value is None:
             by_value = self._by[(ns, key)] = {}
             for p in self.state.pods.get(ns, ()):
-                label = _labels(p).get(key)
+                label = labels_of(p).get(key)
                 if label is not None:
                     by_value.setdefault(label, []).append(p)
         return by_value.get(value, [])
@@ -441,7 +445,7 @@ def _gateway_url(
         if gateway is None:
             notes.append(f"Gateway {ns}/{name} not read; assuming port 80")
     services = state.services.get(ns, ())
-    svc = next((s for s in services if _labels(s).get(GATEWAY_NAME_LABEL) == name), None) or next(
+    svc = next((s for s in services if labels_of(s).get(GATEWAY_NAME_LABEL) == name), None) or next(
         (s for s in services if _name(s) == name), None
     )
     host = _name(svc) if svc is not None else name
@@ -467,8 +471,8 @@ def _leader_service(
         selector = spec.get("selector") or {}
         if not selector or spec.get("clusterIP") == "None":
             continue
-        if any(_matches(_labels(p), selector) for p in leaders) and not any(
-            _matches(_labels(p), selector) for p in workers
+        if any(matches_labels(labels_of(p), selector) for p in leaders) and not any(
+            matches_labels(labels_of(p), selector) for p in workers
         ):
             return svc
     return None
@@ -565,6 +569,3 @@ def _str(obj: Mapping[str, Any], key: str) -> str:
 def _int(obj: Mapping[str, Any], key: str) -> int:
     value = obj.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-__all__ = ["KINDS_READ", "describe", "find", "owner", "pool_members"]
